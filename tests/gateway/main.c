@@ -1,0 +1,10 @@
+#include "tests.h"
+
+int
+main(void)
+{
+    int failed = 0;
+    failed += run_config_tests();
+    failed += run_registry_tests();
+    return failed ? 1 : 0;
+}
