@@ -124,6 +124,7 @@ int iso_instruction_from_json(const char *json, size_t len, time_t today, iso_in
  * The instruction as canonical JSON text (same field names as the input, amount as a decimal
  * string with exactly `exponent` digits, absent fields left out). *out is malloc'd, NUL
  * terminated; the caller frees it. Returns ISO_OK or ISO_ERR_NOMEM.
+ * Added: ISO_ERR_INVALID when `exponent` is outside 0..ISO_MAX_AMOUNT_FRACTION.
  */
 int iso_instruction_to_json(const iso_instruction *in, char **out, size_t *out_len);
 
@@ -138,9 +139,12 @@ int iso_currency_known(const char *ccy); /* listed in ISO 4217, even if not paya
 int iso_country_valid(const char *cc);   /* ISO 3166-1 alpha-2 (and XK), upper case */
 
 /* Generate a UUID v4 UETR (lower case, 36 chars + NUL) from the kernel's CSPRNG. */
+/* Added: returns ISO_OK, or ISO_ERR_INTERNAL if getrandom(2) fails (out is then ""). */
 int iso_uetr_generate(char out[37]);
 
 /* Format minor units as a decimal string with `exponent` digits ("1234.56"). */
+/* Added: returns ISO_OK, ISO_ERR_INVALID (exponent outside 0..ISO_MAX_AMOUNT_FRACTION) or
+ * ISO_ERR_TOOLARGE (buf too small; buf then holds ""). Negative amounts get a '-'. */
 int iso_amount_format(int64_t minor, int exponent, char *buf, size_t size);
 /* Parse a strict decimal amount string (digits, optional '.', no sign, no exponent) into
  * minor units. Returns ISO_OK or ISO_ERR_INVALID (too many fraction digits, too many digits,
