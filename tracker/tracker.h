@@ -42,14 +42,14 @@ const char *trk_strerror(int err);
 #define TRK_MAX_RESPONSE (64 * 1024)
 /* Further limits (added with the implementation). trk_submit refuses an op that breaks one
  * (TRK_ERR_INVALID) and the decoder treats a stored record that breaks one as TRK_ERR_CORRUPT. */
-#define TRK_MAX_IDEM_SCOPE 255    /* scope + '\0' + key must fit LMDB's 511-byte key limit */
-#define TRK_MAX_MSG_NAME 63       /* message names: [A-Za-z0-9._-], 1..63 characters */
-#define TRK_MAX_DOC (1024 * 1024) /* trk_payment.doc */
-#define TRK_MAX_DETAIL (64 * 1024)           /* trk_event.detail */
-#define TRK_MAX_MESSAGE (16 * 1024 * 1024)   /* a stored message (GW_MAX_BODY_LIMIT) */
-#define TRK_MAX_EVENTS 10000      /* events of one payment */
-#define TRK_MAX_MAP_SIZE (1ULL << 40) /* the map grows by doubling up to this, then TRK_ERR_STORE */
-#define TRK_MAX_READERS 512       /* concurrent read calls; more fail with TRK_ERR_STORE */
+#define TRK_MAX_IDEM_SCOPE 255             /* scope + '\0' + key fit LMDB's 511-byte key */
+#define TRK_MAX_MSG_NAME 63                /* message names: [A-Za-z0-9._-], 1..63 chars */
+#define TRK_MAX_DOC (1024 * 1024)          /* trk_payment.doc */
+#define TRK_MAX_DETAIL (64 * 1024)         /* trk_event.detail */
+#define TRK_MAX_MESSAGE (16 * 1024 * 1024) /* a stored message (= GW_MAX_BODY_LIMIT) */
+#define TRK_MAX_EVENTS 10000               /* events of one payment */
+#define TRK_MAX_MAP_SIZE (1ULL << 40)      /* the map doubles up to this; then TRK_ERR_STORE */
+#define TRK_MAX_READERS 512                /* reads at once; more fail with TRK_ERR_STORE */
 
 typedef enum trk_state {
     TRK_RECEIVED = 1,
@@ -79,6 +79,11 @@ typedef struct trk_config {
  * callback) and stops the writer before closing the environment. */
 int trk_open(trk_store **store, const trk_config *cfg);
 void trk_close(trk_store *store);
+/* Also (implementation notes): trk_open returns TRK_ERR_INVALID for a NULL/empty dir,
+ * batch_max > TRK_BATCH_MAX or map_size > TRK_MAX_MAP_SIZE, and TRK_ERR_CORRUPT for a store
+ * written in another format version (refused, never rewritten). Only the leaf directory is
+ * created. trk_close must not run while other threads still call into the store, nor from a
+ * done callback (it joins the writer thread). */
 
 /*
  * A payment as stored. Plain fixed fields the store and authorization need, plus `doc`: the
@@ -163,8 +168,19 @@ struct trk_op {
 /* Queue an op. Returns TRK_OK (done will be called exactly once, later) or TRK_ERR_SHUTDOWN /
  * TRK_ERR_INVALID (done will not be called). */
 int trk_submit(trk_store *store, trk_op *op);
+/* TRK_ERR_INVALID covers (implementation notes): done NULL; payment or event NULL; a uetr
+ * that is not lower-case 8-4-4-4-12 hex; a char[] field without its NUL; a limit above
+ * broken; msg_name set but not a valid name or msg NULL with msg_len > 0; an idem_key without
+ * an idem_scope (a key is never shared across principals); resp_status outside 100..599 or
+ * resp_body NULL with resp_len > 0 when a key is given. The store, not the caller, sets
+ * payment->last_seq (1) and event->seq (1); an existing message of the same name is replaced.
+ * done() is called in submission order. */
 
 /* ---- Reads (any thread) ------------------------------------------------------------- */
+/* For every read (implementation notes): a uetr that is not lower-case 8-4-4-4-12 hex, or a
+ * message name that could never be stored, is TRK_ERR_NOTFOUND; a NULL output pointer is
+ * TRK_ERR_INVALID. trk_events_get returns TRK_ERR_NOTFOUND for an unknown payment. Returned
+ * strings and buffers (doc, detail, message) are NUL-terminated, even when empty. */
 
 /* Returns TRK_OK, TRK_ERR_NOTFOUND, TRK_ERR_CORRUPT, TRK_ERR_STORE, TRK_ERR_NOMEM.
  * On TRK_OK the caller owns out->doc (trk_payment_clear). */

@@ -1,0 +1,554 @@
+/*
+ * store — the LMDB environment: open and close, the named databases, reads, statistics,
+ * and the name tables (trk_strerror, trk_state_name).
+ *
+ * Durability: the environment is opened without MDB_NOSYNC, MDB_NOMETASYNC or MDB_WRITEMAP,
+ * so every commit is fsync'd before mdb_txn_commit returns. MDB_NOTLS ties reader slots to
+ * transactions, not threads, so any number of request threads may read.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "record.h"
+#include "trk_int.h"
+
+#define DIR_MODE 0700
+#define FILE_MODE 0600
+#define EVENTS_INITIAL 8
+
+static const char *const db_names[TRK_DB_COUNT] = {
+    [TRK_DB_PAYMENTS] = "payments",
+    [TRK_DB_EVENTS] = "events",
+    [TRK_DB_MESSAGES] = "messages",
+    [TRK_DB_IDEM] = "idem",
+    [TRK_DB_META] = "meta",
+    [TRK_DB_BY_OWNER] = "by_owner",
+    [TRK_DB_BY_STATUS_TIME] = "by_status_time",
+};
+
+/* ---- names ------------------------------------------------------------------------------ */
+
+const char *
+trk_strerror(int err)
+{
+    static const char *const text[] = {
+        "out of memory",
+        "not found",
+        "payment already exists",
+        "idempotency key replayed: stored response returned",
+        "idempotency key reused with another request",
+        "store failure",
+        "stored record is corrupt or of an unknown format",
+        "store is shutting down",
+        "invalid argument",
+    };
+    int i = TRK_ERR_NOMEM - err;
+
+    if (err == TRK_OK)
+        return "success";
+    if (i < 0 || (size_t)i >= sizeof text / sizeof text[0])
+        return "unknown tracker error";
+    return text[i];
+}
+
+const char *
+trk_state_name(trk_state st)
+{
+    static const char *const names[] = {
+        [TRK_RECEIVED] = "RECEIVED",
+        [TRK_VALIDATED] = "VALIDATED",
+        [TRK_FUNDS_RESERVED] = "FUNDS_RESERVED",
+        [TRK_SCHEDULED] = "SCHEDULED",
+        [TRK_SENT] = "SENT",
+        [TRK_IN_PROGRESS] = "IN_PROGRESS",
+        [TRK_COMPLETED] = "COMPLETED",
+        [TRK_REJECTED] = "REJECTED",
+        [TRK_CANCEL_PENDING] = "CANCEL_PENDING",
+        [TRK_CANCELLED] = "CANCELLED",
+        [TRK_RETURNED] = "RETURNED",
+    };
+
+    if ((int)st < TRK_RECEIVED || (int)st > TRK_RETURNED)
+        return "UNKNOWN";
+    return names[st];
+}
+
+void
+trk_payment_clear(trk_payment *p)
+{
+    if (!p)
+        return;
+    free(p->doc);
+    memset(p, 0, sizeof *p);
+}
+
+void
+trk_event_clear(trk_event *e)
+{
+    if (!e)
+        return;
+    free(e->detail);
+    memset(e, 0, sizeof *e);
+}
+
+void
+trk_events_free(trk_event *events, size_t n)
+{
+    size_t i;
+
+    if (!events)
+        return;
+    for (i = 0; i < n; i++)
+        trk_event_clear(&events[i]);
+    free(events);
+}
+
+/* ---- open and close --------------------------------------------------------------------- */
+
+static int
+make_dir(const char *dir)
+{
+    struct stat st;
+
+    if (mkdir(dir, DIR_MODE) == 0)
+        return TRK_OK;
+    if (errno != EEXIST || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return TRK_ERR_STORE;
+    return TRK_OK;
+}
+
+static uint64_t
+initial_map_size(const trk_config *cfg)
+{
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t want = cfg->map_size ? cfg->map_size : TRK_DEFAULT_MAP_SIZE;
+
+    return (want + page - 1) / page * page; /* LMDB wants whole OS pages */
+}
+
+static int
+env_open(trk_store *s, const trk_config *cfg)
+{
+    MDB_envinfo info;
+    int dead;
+
+    if (mdb_env_create(&s->env) != 0)
+        return TRK_ERR_NOMEM;
+    if (mdb_env_set_maxdbs(s->env, TRK_MAX_DBS) ||
+        mdb_env_set_maxreaders(s->env, TRK_MAX_READERS) ||
+        mdb_env_set_mapsize(s->env, (size_t)initial_map_size(cfg)))
+        return TRK_ERR_STORE;
+    if (mdb_env_open(s->env, cfg->dir, MDB_NOTLS, FILE_MODE) != 0)
+        return TRK_ERR_STORE;
+    /* Reader slots left behind by a process that died (a crash) would pin old pages. */
+    if (mdb_reader_check(s->env, &dead) != 0)
+        return TRK_ERR_STORE;
+    /* LMDB may have raised the size to what the file already holds. */
+    if (mdb_env_info(s->env, &info) != 0)
+        return TRK_ERR_STORE;
+    atomic_store(&s->map_size, info.me_mapsize);
+    return TRK_OK;
+}
+
+/* A store written by a later (or unknown) format is refused, never rewritten. */
+static int
+check_format(trk_store *s, MDB_txn *txn)
+{
+    uint8_t mark[REC_MARK_LEN];
+    MDB_val k = {.mv_size = strlen(TRK_META_FORMAT), .mv_data = TRK_META_FORMAT}, v;
+    int rc;
+
+    rc = mdb_get(txn, s->dbi[TRK_DB_META], &k, &v);
+    if (rc == 0)
+        return rec_mark_decode(v.mv_data, v.mv_size);
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    rec_mark_encode(mark);
+    v.mv_size = sizeof mark;
+    v.mv_data = mark;
+    return mdb_put(txn, s->dbi[TRK_DB_META], &k, &v, 0);
+}
+
+static int
+try_open_dbs(trk_store *s)
+{
+    MDB_txn *txn;
+    int i, rc;
+
+    rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc)
+        return rc;
+    for (i = 0; i < TRK_DB_COUNT && !rc; i++)
+        rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, &s->dbi[i]);
+    if (!rc)
+        rc = check_format(s, txn);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return mdb_txn_commit(txn);
+}
+
+/* Creates the named databases (a tiny initial map may need to grow even for that). */
+static int
+open_dbs(trk_store *s)
+{
+    int rc;
+
+    do {
+        rc = try_open_dbs(s);
+    } while (rc == MDB_MAP_FULL && trk_map_grow(s) == 0);
+    if (rc == 0 || rc == TRK_ERR_CORRUPT)
+        return rc;
+    return rc == ENOMEM ? TRK_ERR_NOMEM : TRK_ERR_STORE;
+}
+
+static int
+sync_init(trk_store *s)
+{
+    pthread_rwlockattr_t attr;
+    int rc;
+
+    if (pthread_rwlockattr_init(&attr))
+        return TRK_ERR_NOMEM;
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    rc = pthread_rwlock_init(&s->map_lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    if (rc)
+        return TRK_ERR_NOMEM;
+    if (pthread_mutex_init(&s->mu, NULL)) {
+        pthread_rwlock_destroy(&s->map_lock);
+        return TRK_ERR_NOMEM;
+    }
+    if (pthread_cond_init(&s->cv, NULL)) {
+        pthread_mutex_destroy(&s->mu);
+        pthread_rwlock_destroy(&s->map_lock);
+        return TRK_ERR_NOMEM;
+    }
+    return TRK_OK;
+}
+
+static void
+sync_destroy(trk_store *s)
+{
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    pthread_rwlock_destroy(&s->map_lock);
+}
+
+int
+trk_open(trk_store **store, const trk_config *cfg)
+{
+    trk_store *s;
+    int rc, synced = 0;
+
+    if (!store)
+        return TRK_ERR_INVALID;
+    *store = NULL;
+    if (!cfg || !cfg->dir || !cfg->dir[0] || cfg->batch_max > TRK_BATCH_MAX ||
+        cfg->map_size > TRK_MAX_MAP_SIZE)
+        return TRK_ERR_INVALID;
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return TRK_ERR_NOMEM;
+    s->batch_max = cfg->batch_max ? cfg->batch_max : TRK_BATCH_MAX;
+    s->batch = calloc(s->batch_max, sizeof *s->batch);
+    rc = s->batch ? sync_init(s) : TRK_ERR_NOMEM;
+    if (rc)
+        goto out;
+    synced = 1;
+    rc = make_dir(cfg->dir);
+    if (!rc)
+        rc = env_open(s, cfg);
+    if (!rc)
+        rc = open_dbs(s);
+    if (!rc && trk_writer_start(s) != 0)
+        rc = TRK_ERR_NOMEM;
+out:
+    if (rc) {
+        if (s->env)
+            mdb_env_close(s->env);
+        if (synced)
+            sync_destroy(s);
+        free(s->batch);
+        free(s);
+        return rc;
+    }
+    *store = s;
+    return TRK_OK;
+}
+
+void
+trk_close(trk_store *s)
+{
+    if (!s)
+        return;
+    trk_writer_stop(s);
+    mdb_env_close(s->env);
+    sync_destroy(s);
+    free(s->batch);
+    free(s);
+}
+
+/* ---- reads ------------------------------------------------------------------------------ */
+
+static int
+store_rc(int mdb_rc)
+{
+    if (mdb_rc == 0)
+        return TRK_OK;
+    if (mdb_rc == MDB_NOTFOUND)
+        return TRK_ERR_NOTFOUND;
+    return mdb_rc == ENOMEM ? TRK_ERR_NOMEM : TRK_ERR_STORE;
+}
+
+/* A read txn, held under map_lock shared so the map cannot move beneath it. */
+static int
+read_begin(trk_store *s, MDB_txn **txn)
+{
+    int rc;
+
+    pthread_rwlock_rdlock(&s->map_lock);
+    rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+    if (rc) {
+        pthread_rwlock_unlock(&s->map_lock);
+        return store_rc(rc);
+    }
+    return TRK_OK;
+}
+
+static void
+read_end(trk_store *s, MDB_txn *txn)
+{
+    mdb_txn_abort(txn);
+    pthread_rwlock_unlock(&s->map_lock);
+}
+
+static int
+get_payment(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], trk_payment *out)
+{
+    MDB_val k = {.mv_size = REC_UUID_LEN, .mv_data = (void *)uuid}, v;
+    uint8_t got[REC_UUID_LEN];
+    int rc;
+
+    rc = store_rc(mdb_get(txn, s->dbi[TRK_DB_PAYMENTS], &k, &v));
+    if (rc)
+        return rc;
+    rc = rec_payment_decode(v.mv_data, v.mv_size, out);
+    if (rc)
+        return rc;
+    /* The record names its own UETR: it must be the key's. */
+    if (rec_uuid_parse(out->uetr, got) || memcmp(got, uuid, REC_UUID_LEN) != 0) {
+        trk_payment_clear(out);
+        return TRK_ERR_CORRUPT;
+    }
+    return TRK_OK;
+}
+
+int
+trk_payment_get(trk_store *s, const char *uetr, trk_payment *out)
+{
+    uint8_t uuid[REC_UUID_LEN];
+    MDB_txn *txn;
+    int rc;
+
+    if (!out)
+        return TRK_ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    if (!s)
+        return TRK_ERR_INVALID;
+    if (rec_uuid_parse(uetr, uuid))
+        return TRK_ERR_NOTFOUND;
+    rc = read_begin(s, &txn);
+    if (rc)
+        return rc;
+    rc = get_payment(s, txn, uuid, out);
+    read_end(s, txn);
+    return rc;
+}
+
+/* A growing array of decoded events, bounded by TRK_MAX_EVENTS. */
+struct evvec {
+    trk_event *v;
+    size_t n, cap;
+};
+
+static int
+evvec_push(struct evvec *ev, const MDB_val *k, const MDB_val *v)
+{
+    trk_event *grown;
+    size_t cap;
+    int rc;
+
+    if (ev->n == TRK_MAX_EVENTS)
+        return TRK_ERR_CORRUPT; /* writes never store more */
+    if (ev->n == ev->cap) {
+        cap = ev->cap ? ev->cap * 2 : EVENTS_INITIAL;
+        if (cap > TRK_MAX_EVENTS)
+            cap = TRK_MAX_EVENTS;
+        grown = realloc(ev->v, cap * sizeof *grown);
+        if (!grown)
+            return TRK_ERR_NOMEM;
+        ev->v = grown;
+        ev->cap = cap;
+    }
+    rc = rec_event_decode(v->mv_data, v->mv_size, &ev->v[ev->n]);
+    if (rc)
+        return rc;
+    if (ev->v[ev->n].seq != rec_event_key_seq(k->mv_data)) {
+        trk_event_clear(&ev->v[ev->n]);
+        return TRK_ERR_CORRUPT;
+    }
+    ev->n++;
+    return TRK_OK;
+}
+
+/* Walks the events of one payment: keys uuid16 | seq BE, contiguous and in seq order. */
+static int
+collect_events(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], struct evvec *ev)
+{
+    uint8_t start[REC_EVENT_KEY_LEN];
+    MDB_val k = {.mv_size = sizeof start, .mv_data = start}, v;
+    MDB_cursor *cur;
+    int rc;
+
+    rec_event_key(uuid, 0, start);
+    rc = mdb_cursor_open(txn, s->dbi[TRK_DB_EVENTS], &cur);
+    if (rc)
+        return store_rc(rc);
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0) {
+        if (k.mv_size != REC_EVENT_KEY_LEN || memcmp(k.mv_data, uuid, REC_UUID_LEN) != 0)
+            break;
+        rc = evvec_push(ev, &k, &v);
+        if (rc)
+            break;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND || rc == 0)
+        return TRK_OK;
+    return trk_is_op_rc(rc) ? rc : store_rc(rc);
+}
+
+int
+trk_events_get(trk_store *s, const char *uetr, trk_event **events, size_t *n)
+{
+    uint8_t uuid[REC_UUID_LEN];
+    struct evvec ev = {NULL, 0, 0};
+    MDB_val k = {.mv_size = REC_UUID_LEN, .mv_data = uuid}, v;
+    MDB_txn *txn;
+    int rc;
+
+    if (!events || !n)
+        return TRK_ERR_INVALID;
+    *events = NULL;
+    *n = 0;
+    if (!s)
+        return TRK_ERR_INVALID;
+    if (rec_uuid_parse(uetr, uuid))
+        return TRK_ERR_NOTFOUND;
+    rc = read_begin(s, &txn);
+    if (rc)
+        return rc;
+    rc = store_rc(mdb_get(txn, s->dbi[TRK_DB_PAYMENTS], &k, &v)); /* unknown UETR: 404 */
+    if (!rc)
+        rc = collect_events(s, txn, uuid, &ev);
+    read_end(s, txn);
+    if (rc) {
+        trk_events_free(ev.v, ev.n);
+        return rc;
+    }
+    *events = ev.v;
+    *n = ev.n;
+    return TRK_OK;
+}
+
+static int
+copy_message(const MDB_val *v, char **buf, size_t *len)
+{
+    const char *msg;
+    size_t msg_len;
+    int rc;
+
+    rc = rec_message_decode(v->mv_data, v->mv_size, &msg, &msg_len);
+    if (rc)
+        return rc;
+    *buf = malloc(msg_len + 1);
+    if (!*buf)
+        return TRK_ERR_NOMEM;
+    if (msg_len)
+        memcpy(*buf, msg, msg_len);
+    (*buf)[msg_len] = '\0';
+    *len = msg_len;
+    return TRK_OK;
+}
+
+int
+trk_message_get(trk_store *s, const char *uetr, const char *name, char **buf, size_t *len)
+{
+    uint8_t uuid[REC_UUID_LEN], key[REC_MSG_KEY_MAX];
+    MDB_val k = {.mv_size = 0, .mv_data = key}, v;
+    MDB_txn *txn;
+    int rc;
+
+    if (!buf || !len)
+        return TRK_ERR_INVALID;
+    *buf = NULL;
+    *len = 0;
+    if (!s)
+        return TRK_ERR_INVALID;
+    if (rec_uuid_parse(uetr, uuid))
+        return TRK_ERR_NOTFOUND;
+    k.mv_size = rec_msg_key(uuid, name, key);
+    if (!k.mv_size)
+        return TRK_ERR_NOTFOUND;
+    rc = read_begin(s, &txn);
+    if (rc)
+        return rc;
+    rc = store_rc(mdb_get(txn, s->dbi[TRK_DB_MESSAGES], &k, &v));
+    if (!rc)
+        rc = copy_message(&v, buf, len);
+    read_end(s, txn);
+    return rc;
+}
+
+static int
+read_counter(trk_store *s, const char *name, uint64_t *out)
+{
+    MDB_val k = {.mv_size = strlen(name), .mv_data = (void *)name}, v;
+    MDB_txn *txn;
+    int rc;
+
+    *out = 0;
+    rc = read_begin(s, &txn);
+    if (rc)
+        return rc;
+    rc = store_rc(mdb_get(txn, s->dbi[TRK_DB_META], &k, &v));
+    if (!rc)
+        rc = rec_counter_decode(v.mv_data, v.mv_size, out);
+    else if (rc == TRK_ERR_NOTFOUND)
+        rc = TRK_OK; /* nothing counted yet */
+    read_end(s, txn);
+    return rc;
+}
+
+int
+trk_stats_get(trk_store *s, trk_stats *out)
+{
+    if (!out)
+        return TRK_ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    if (!s)
+        return TRK_ERR_INVALID;
+    out->batches = atomic_load(&s->batches);
+    out->ops = atomic_load(&s->ops);
+    out->map_size = atomic_load(&s->map_size);
+    pthread_mutex_lock(&s->mu);
+    out->queue_depth = s->depth;
+    pthread_mutex_unlock(&s->mu);
+    return read_counter(s, TRK_META_PAYMENTS, &out->payments);
+}
