@@ -7,7 +7,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 RUN_PACKAGES="build-essential cmake pkg-config openssl libssl-dev libnghttp2-dev liblmdb-dev
   libxml2-dev libxslt1-dev libjansson-dev"
 # What the test suite adds: cmocka, real clients (curl, nghttp), xmllint, jq, clang for fuzzing.
-TEST_PACKAGES="libcmocka-dev curl nghttp2-client libxml2-utils jq clang lmdb-utils"
+TEST_PACKAGES="libcmocka-dev curl nghttp2-client libxml2-utils jq clang lmdb-utils nginx"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
