@@ -2,20 +2,19 @@
  * ops — checking an op on the submitting thread and applying it inside the writer's batch.
  *
  * trk_op_apply runs one op in a child transaction of the batch's write txn, so an op that ends
- * with its own error (EXISTS, an idempotency replay or conflict) is rolled back alone while the
- * batch goes on; a child sees the writes of the ops before it in the same batch.
+ * with its own error (EXISTS, FUNDS, STATE, an idempotency replay or conflict) is rolled back
+ * alone while the batch goes on; a child sees the writes of the ops before it in the same
+ * batch. A refused reservation leaves one thing behind: its audit record, written in the
+ * parent txn after the child is rolled back.
  *
  * Internal results are one int: 0, a TRK_* code that concerns the op alone, or an LMDB error
  * that concerns the batch (trk_is_op_rc tells them apart).
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "record.h"
 #include "trk_int.h"
-
-#define FIRST_SEQ 1
 
 static int
 has_idem(const trk_op *op)
@@ -23,22 +22,19 @@ has_idem(const trk_op *op)
     return op->idem_key && op->idem_key[0];
 }
 
-static int64_t
-now_ms(void)
+static int
+has_text(const char *s)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return s && s[0];
 }
 
 static void
-idem_record(const trk_op *op, const uint8_t uuid[REC_UUID_LEN], rec_idem *r)
+idem_record(const trk_op *op, const uint8_t uuid[REC_UUID_LEN], int64_t now, rec_idem *r)
 {
     memset(r, 0, sizeof *r);
     memcpy(r->digest, op->idem_digest, sizeof r->digest);
     memcpy(r->uuid, uuid, sizeof r->uuid);
-    r->created_ms = now_ms();
+    r->created_ms = now;
     r->status = op->resp_status;
     r->body = op->resp_body;
     r->body_len = op->resp_len;
@@ -47,10 +43,9 @@ idem_record(const trk_op *op, const uint8_t uuid[REC_UUID_LEN], rec_idem *r)
 /* ---- check (request thread) ------------------------------------------------------------- */
 
 static int
-message_ok(const trk_op *op)
+message_ok(const char *name, const char *msg, size_t len)
 {
-    return rec_msg_name_ok(op->msg_name) && rec_message_size(op->msg_len) != 0 &&
-           (op->msg || !op->msg_len);
+    return rec_msg_name_ok(name) && rec_message_size(len) != 0 && (msg || !len);
 }
 
 static int
@@ -62,8 +57,173 @@ idem_ok(const trk_op *op)
 
     if (!rec_idem_key(op->idem_scope, op->idem_key, key))
         return 0;
-    idem_record(op, uuid, &r);
+    idem_record(op, uuid, 0, &r);
     return rec_idem_size(&r) != 0;
+}
+
+static int
+digits(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* YYYY-MM-DD, shape only: the gateway validated the calendar date. */
+static int
+date_ok(const char *d)
+{
+    if (!d[0])
+        return 1;
+    return strnlen(d, 11) == 10 && digits(d, 4) && d[4] == '-' && digits(d + 5, 2) && d[7] == '-' &&
+           digits(d + 8, 2);
+}
+
+static int
+upper3(const char *c)
+{
+    return strnlen(c, 4) == 3 && c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z' &&
+           c[2] >= 'A' && c[2] <= 'Z';
+}
+
+int
+trk_bic_ok(const char *b)
+{
+    size_t i, n;
+
+    if (!b)
+        return 0;
+    n = strnlen(b, 12);
+    if (n != 8 && n != 11)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!((b[i] >= 'A' && b[i] <= 'Z') || (b[i] >= '0' && b[i] <= '9')))
+            return 0;
+    return 1;
+}
+
+static int
+funds_ok(const trk_payment *p)
+{
+    if (p->exponent < 0 || p->exponent > TRK_MAX_EXPONENT || p->amount_minor < 0 ||
+        p->amount_minor > TRK_MAX_AMOUNT)
+        return 0;
+    if (p->currency[0] && !upper3(p->currency))
+        return 0;
+    if (!p->debit_account[0])
+        return 1;
+    return rec_account_id_ok(p->debit_account) && p->amount_minor > 0 && upper3(p->currency);
+}
+
+/* The MsgId a pacs.008 leaves under: msg_id, or the first event's network_ref. */
+static const char *
+send_id(const trk_payment *p, const trk_event *e)
+{
+    return p->msg_id[0] ? p->msg_id : e->network_ref;
+}
+
+/* The fields the store sets are ignored on input: they are measured as the store will
+ * write them, not as the caller left them. */
+static int
+records_ok(const trk_payment *p, const trk_event *e)
+{
+    trk_payment pc = *p;
+    trk_event ec = *e;
+
+    pc.prev_state = 0;
+    pc.flags = 0;
+    pc.returned_minor = 0;
+    pc.last_seq = 0;
+    memset(pc.cancellation_status, 0, sizeof pc.cancellation_status);
+    ec.input = 0;
+    ec.state = 0;
+    ec.flags = 0;
+    return rec_payment_size(&pc) && rec_event_size(&ec);
+}
+
+static int
+item_ok(const trk_payment *p, const trk_event *e, const char *name, const char *msg, size_t len)
+{
+    if (!p || !e || !records_ok(p, e))
+        return 0;
+    if (p->state != TRK_VALIDATED || !date_ok(p->execute_on) || !funds_ok(p) || p->deadline_ms < 0)
+        return 0;
+    if (name && !message_ok(name, msg, len))
+        return 0;
+    if (p->msg_id[0] && !rec_msg_id_ok(p->msg_id))
+        return 0;
+    return !name || strcmp(name, TRK_MSG_PACS008) != 0 || rec_msg_id_ok(send_id(p, e));
+}
+
+static int
+create_ok(const trk_op *op)
+{
+    size_t i;
+
+    if (op->n_items == 0)
+        return item_ok(op->payment, op->event, op->msg_name, op->msg, op->msg_len);
+    if (op->payment || op->event || op->msg_name || !op->items || op->n_items > TRK_MAX_ITEMS)
+        return 0;
+    for (i = 0; i < op->n_items; i++) {
+        const trk_create_item *it = &op->items[i];
+        if (!item_ok(it->payment, it->event, it->msg_name, it->msg, it->msg_len))
+            return 0;
+    }
+    return 1;
+}
+
+/* The inputs a caller may give; the rest belong to the store's own threads. */
+static int
+caller_input(trk_input in)
+{
+    switch (in) {
+    case TRK_IN_ACSP:
+    case TRK_IN_ACCC:
+    case TRK_IN_RJCT:
+    case TRK_IN_CANCEL:
+    case TRK_IN_CANCEL_ACCEPTED:
+    case TRK_IN_CANCEL_REFUSED:
+    case TRK_IN_RETURN:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int
+event_ok(const trk_op *op)
+{
+    uint8_t uuid[REC_UUID_LEN], key[REC_DEDUP_KEY_MAX];
+    trk_event ev;
+
+    if (rec_uuid_parse(op->uetr, uuid) || !caller_input(op->input) || !op->event)
+        return 0;
+    ev = *op->event;
+    ev.input = 0;
+    ev.state = 0;
+    ev.flags = 0;
+    if (!rec_event_size(&ev))
+        return 0;
+    if (has_text(op->dedup_key) && !rec_dedup_key(uuid, op->dedup_key, key))
+        return 0;
+    if (has_text(op->add_chain) && !trk_bic_ok(op->add_chain))
+        return 0;
+    if (op->msg_name && !message_ok(op->msg_name, op->msg, op->msg_len))
+        return 0;
+    return op->return_amount >= 0 && op->return_amount <= TRK_MAX_AMOUNT;
+}
+
+static int
+account_ok(const trk_op *op)
+{
+    const trk_account *a = op->account;
+
+    return a && rec_account_id_ok(a->id) && upper3(a->currency) && a->exponent >= 0 &&
+           a->exponent <= TRK_MAX_EXPONENT && a->balance >= -TRK_MAX_AMOUNT &&
+           a->balance <= TRK_MAX_AMOUNT && strnlen(a->owner, sizeof a->owner) < sizeof a->owner;
 }
 
 /* Everything the records and keys could refuse is refused here, before the op is queued, so
@@ -71,40 +231,77 @@ idem_ok(const trk_op *op)
 int
 trk_op_check(const trk_op *op)
 {
-    if (op->kind != TRK_OP_CREATE || !op->done || !op->payment || !op->event)
+    int ok;
+
+    if (!op->done)
         return TRK_ERR_INVALID;
-    if (!rec_payment_size(op->payment) || !rec_event_size(op->event))
-        return TRK_ERR_INVALID;
-    if (op->msg_name && !message_ok(op))
-        return TRK_ERR_INVALID;
-    if (has_idem(op) && !idem_ok(op))
-        return TRK_ERR_INVALID;
-    return TRK_OK;
+    switch (op->kind) {
+    case TRK_OP_CREATE:
+        ok = create_ok(op);
+        break;
+    case TRK_OP_EVENT:
+        ok = event_ok(op);
+        break;
+    case TRK_OP_ACCOUNT_PUT:
+        ok = account_ok(op);
+        break;
+    default:
+        ok = 0;
+    }
+    if (ok && has_idem(op) && !idem_ok(op))
+        ok = 0;
+    return ok ? TRK_OK : TRK_ERR_INVALID;
+}
+
+static size_t
+item_bytes(const trk_payment *p, const trk_event *e, const char *name, size_t len)
+{
+    return (p ? p->doc_len : 0) + (e ? e->detail_len : 0) + (name ? len : 0);
 }
 
 size_t
 trk_op_bytes(const trk_op *op)
 {
-    return op->payment->doc_len + op->event->detail_len + (op->msg_name ? op->msg_len : 0) +
-           (has_idem(op) ? op->resp_len : 0);
+    size_t i, n = has_idem(op) ? op->resp_len : 0;
+
+    if (op->kind == TRK_OP_CREATE && op->n_items) {
+        for (i = 0; i < op->n_items; i++)
+            n += item_bytes(op->items[i].payment, op->items[i].event, op->items[i].msg_name,
+                            op->items[i].msg_len);
+        return n;
+    }
+    return n + item_bytes(op->payment, op->event, op->msg_name, op->msg_len);
 }
 
 void
 trk_op_reset(trk_op *op)
 {
+    size_t i;
+
     free(op->replay_body);
     op->rc = TRK_OK;
     op->replay_status = 0;
     op->replay_body = NULL;
     op->replay_len = 0;
+    memset(op->funds_reason, 0, sizeof op->funds_reason);
+    op->failed_index = 0;
+    op->from_state = op->to_state = 0;
+    op->anomaly = 0;
+    op->seq = 0;
+    op->flags = 0;
+    if (op->kind == TRK_OP_CREATE && op->items)
+        for (i = 0; i < op->n_items; i++) {
+            op->items[i].state = 0;
+            op->items[i].flags = 0;
+        }
 }
 
-/* ---- apply (writer thread) -------------------------------------------------------------- */
+/* ---- helpers shared by the appliers ------------------------------------------------------ */
 
 /* Reserves len bytes under key so the record is encoded once, in place in the map. */
-static int
-put_reserved(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, size_t len, unsigned flags,
-             uint8_t **dst)
+int
+trk_put_reserved(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, size_t len,
+                 unsigned flags, uint8_t **dst)
 {
     MDB_val k = {.mv_size = klen, .mv_data = (void *)key};
     MDB_val v = {.mv_size = len, .mv_data = NULL};
@@ -114,6 +311,71 @@ put_reserved(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, size_t len
     *dst = v.mv_data;
     return rc;
 }
+
+int
+trk_put_mark(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
+{
+    uint8_t mark[REC_MARK_LEN];
+    MDB_val k = {.mv_size = klen, .mv_data = (void *)key};
+    MDB_val v = {.mv_size = sizeof mark, .mv_data = mark};
+
+    rec_mark_encode(mark);
+    return mdb_put(txn, dbi, &k, &v, 0);
+}
+
+static int
+counter_get(trk_store *s, MDB_txn *txn, const char *name, uint64_t *n)
+{
+    MDB_val k = {.mv_size = strlen(name), .mv_data = (void *)name}, v;
+    int rc;
+
+    *n = 0;
+    rc = mdb_get(txn, s->dbi[TRK_DB_META], &k, &v);
+    if (rc == 0)
+        return rec_counter_decode(v.mv_data, v.mv_size, n);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int
+counter_put(trk_store *s, MDB_txn *txn, const char *name, uint64_t n)
+{
+    uint8_t buf[REC_COUNTER_LEN];
+    MDB_val k = {.mv_size = strlen(name), .mv_data = (void *)name};
+    MDB_val v = {.mv_size = sizeof buf, .mv_data = buf};
+
+    rec_counter_encode(n, buf);
+    return mdb_put(txn, s->dbi[TRK_DB_META], &k, &v, 0);
+}
+
+int
+trk_counter_add(trk_store *s, MDB_txn *txn, const char *name, int64_t add)
+{
+    uint64_t n;
+    int rc;
+
+    rc = counter_get(s, txn, name, &n);
+    if (rc)
+        return rc;
+    if (add < 0 && n < (uint64_t)-add)
+        return TRK_ERR_CORRUPT;
+    return counter_put(s, txn, name, n + (uint64_t)add);
+}
+
+int
+trk_counter_next(trk_store *s, MDB_txn *txn, const char *name, uint64_t *out)
+{
+    int rc;
+
+    rc = counter_get(s, txn, name, out);
+    if (rc)
+        return rc;
+    if (*out == UINT64_MAX)
+        return TRK_ERR_CORRUPT;
+    *out += 1;
+    return counter_put(s, txn, name, *out);
+}
+
+/* ---- idempotency ------------------------------------------------------------------------ */
 
 /* Same scope and key seen before: same request digest replays, another one conflicts. */
 static int
@@ -148,158 +410,88 @@ idem_lookup(trk_store *s, MDB_txn *txn, trk_op *op)
     return TRK_ERR_IDEM_REPLAY;
 }
 
-static int
-put_payment(trk_store *s, MDB_txn *txn, const trk_op *op, const uint8_t uuid[REC_UUID_LEN])
+/* The payment the op concerns, for the idem record (zero for accounts). */
+static void
+op_uuid(const trk_op *op, uint8_t uuid[REC_UUID_LEN])
 {
-    trk_payment p = *op->payment; /* shallow: doc stays borrowed */
-    uint8_t *dst;
-    size_t len;
-    int rc;
+    const char *uetr = NULL;
 
-    p.last_seq = FIRST_SEQ;
-    len = rec_payment_size(&p);
-    if (!len)
-        return TRK_ERR_INVALID;
-    rc = put_reserved(txn, s->dbi[TRK_DB_PAYMENTS], uuid, REC_UUID_LEN, len, MDB_NOOVERWRITE, &dst);
-    if (rc == MDB_KEYEXIST)
-        return TRK_ERR_EXISTS;
-    if (rc)
-        return rc;
-    return rec_payment_encode(&p, dst, len);
+    memset(uuid, 0, REC_UUID_LEN);
+    if (op->kind == TRK_OP_CREATE)
+        uetr = op->n_items ? op->items[0].payment->uetr : op->payment->uetr;
+    else if (op->kind == TRK_OP_EVENT)
+        uetr = op->uetr;
+    if (uetr && rec_uuid_parse(uetr, uuid))
+        memset(uuid, 0, REC_UUID_LEN);
 }
 
 static int
-put_first_event(trk_store *s, MDB_txn *txn, const trk_op *op, const uint8_t uuid[REC_UUID_LEN])
+idem_put(trk_store *s, MDB_txn *txn, const trk_op *op)
 {
-    trk_event e = *op->event; /* shallow: detail stays borrowed */
-    uint8_t key[REC_EVENT_KEY_LEN], *dst;
-    size_t len;
-    int rc;
-
-    e.seq = FIRST_SEQ;
-    len = rec_event_size(&e);
-    if (!len)
-        return TRK_ERR_INVALID;
-    rec_event_key(uuid, FIRST_SEQ, key);
-    rc = put_reserved(txn, s->dbi[TRK_DB_EVENTS], key, sizeof key, len, MDB_NOOVERWRITE, &dst);
-    if (rc == MDB_KEYEXIST)
-        return TRK_ERR_CORRUPT; /* events of a payment that did not exist */
-    if (rc)
-        return rc;
-    return rec_event_encode(&e, dst, len);
-}
-
-static int
-put_message(trk_store *s, MDB_txn *txn, const trk_op *op, const uint8_t uuid[REC_UUID_LEN])
-{
-    uint8_t key[REC_MSG_KEY_MAX], *dst;
-    size_t klen, len;
-    int rc;
-
-    klen = rec_msg_key(uuid, op->msg_name, key);
-    len = rec_message_size(op->msg_len);
-    if (!klen || !len)
-        return TRK_ERR_INVALID;
-    /* Overwrites: a message name holds the latest message of that type. */
-    rc = put_reserved(txn, s->dbi[TRK_DB_MESSAGES], key, klen, len, 0, &dst);
-    if (rc)
-        return rc;
-    return rec_message_encode(op->msg, op->msg_len, dst, len);
-}
-
-static int
-put_idem(trk_store *s, MDB_txn *txn, const trk_op *op, const uint8_t uuid[REC_UUID_LEN])
-{
-    uint8_t key[REC_IDEM_KEY_MAX], *dst;
+    uint8_t key[REC_IDEM_KEY_MAX], uuid[REC_UUID_LEN], *dst;
     size_t klen, len;
     rec_idem r;
     int rc;
 
-    idem_record(op, uuid, &r);
+    op_uuid(op, uuid);
+    idem_record(op, uuid, trk_now(s), &r);
     klen = rec_idem_key(op->idem_scope, op->idem_key, key);
     len = rec_idem_size(&r);
     if (!klen || !len)
         return TRK_ERR_INVALID;
-    rc = put_reserved(txn, s->dbi[TRK_DB_IDEM], key, klen, len, 0, &dst);
+    rc = trk_put_reserved(txn, s->dbi[TRK_DB_IDEM], key, klen, len, 0, &dst);
     if (rc)
         return rc;
     return rec_idem_encode(&r, dst, len);
 }
 
-static int
-put_mark(MDB_txn *txn, MDB_dbi dbi, uint8_t *key, size_t klen)
-{
-    uint8_t mark[REC_MARK_LEN];
-    MDB_val k = {.mv_size = klen, .mv_data = key};
-    MDB_val v = {.mv_size = sizeof mark, .mv_data = mark};
-
-    rec_mark_encode(mark);
-    return mdb_put(txn, dbi, &k, &v, 0);
-}
+/* ---- apply (writer thread) -------------------------------------------------------------- */
 
 static int
-put_indexes(trk_store *s, MDB_txn *txn, const trk_op *op, const uint8_t uuid[REC_UUID_LEN])
+dispatch(trk_store *s, MDB_txn *txn, trk_op *op)
 {
-    uint8_t owner[REC_OWNER_KEY_LEN], status[REC_STATUS_KEY_LEN];
-    int rc;
-
-    rec_owner_key(op->payment, uuid, owner);
-    rc = put_mark(txn, s->dbi[TRK_DB_BY_OWNER], owner, sizeof owner);
-    if (rc)
-        return rc;
-    rec_status_key(op->payment, uuid, status);
-    return put_mark(txn, s->dbi[TRK_DB_BY_STATUS_TIME], status, sizeof status);
-}
-
-static int
-add_to_counter(trk_store *s, MDB_txn *txn, const char *name, uint64_t add)
-{
-    uint8_t buf[REC_COUNTER_LEN];
-    MDB_val k = {.mv_size = strlen(name), .mv_data = (void *)name}, v;
-    uint64_t n = 0;
-    int rc;
-
-    rc = mdb_get(txn, s->dbi[TRK_DB_META], &k, &v);
-    if (rc == 0)
-        rc = rec_counter_decode(v.mv_data, v.mv_size, &n);
-    else if (rc == MDB_NOTFOUND)
-        rc = 0;
-    if (rc)
-        return rc;
-    rec_counter_encode(n + add, buf);
-    v.mv_size = sizeof buf;
-    v.mv_data = buf;
-    return mdb_put(txn, s->dbi[TRK_DB_META], &k, &v, 0);
-}
-
-/* The order is the contract: a replay or conflict wins over EXISTS. */
-static int
-create_in(trk_store *s, MDB_txn *txn, trk_op *op)
-{
-    uint8_t uuid[REC_UUID_LEN];
-    int rc;
-
-    if (rec_uuid_parse(op->payment->uetr, uuid))
+    switch ((int)op->kind) {
+    case TRK_OP_CREATE:
+        return trk_create_apply(s, txn, op);
+    case TRK_OP_EVENT:
+        return trk_event_apply(s, txn, op);
+    case TRK_OP_ACCOUNT_PUT:
+        return trk_account_put_apply(s, txn, op);
+    case TRK_OP_I_DELIVERED:
+        return trk_delivered_apply(s, txn, (trk_iop *)op);
+    case TRK_OP_I_TIMER:
+        return trk_timer_apply(s, txn, op);
+    default:
         return TRK_ERR_INVALID;
-    rc = has_idem(op) ? idem_lookup(s, txn, op) : 0;
+    }
+}
+
+/* The order is the contract: a replay or conflict wins over everything else. */
+static int
+apply_in(trk_store *s, MDB_txn *txn, trk_op *op)
+{
+    int rc = has_idem(op) ? idem_lookup(s, txn, op) : 0;
+
     if (!rc)
-        rc = put_payment(s, txn, op, uuid);
-    if (!rc)
-        rc = put_first_event(s, txn, op, uuid);
-    if (!rc && op->msg_name)
-        rc = put_message(s, txn, op, uuid);
+        rc = dispatch(s, txn, op);
     if (!rc && has_idem(op))
-        rc = put_idem(s, txn, op, uuid);
-    if (!rc)
-        rc = put_indexes(s, txn, op, uuid);
-    if (!rc)
-        rc = add_to_counter(s, txn, TRK_META_PAYMENTS, 1);
+        rc = idem_put(s, txn, op);
     return rc;
+}
+
+/* A refused reservation: the payment the op failed on, for the audit record. */
+static const trk_payment *
+refused_payment(const trk_op *op)
+{
+    if (op->n_items)
+        return op->failed_index < op->n_items ? op->items[op->failed_index].payment : NULL;
+    return op->payment;
 }
 
 int
 trk_op_apply(trk_store *s, MDB_txn *parent, trk_op *op)
 {
+    const trk_payment *p;
     MDB_txn *txn;
     int rc;
 
@@ -307,12 +499,16 @@ trk_op_apply(trk_store *s, MDB_txn *parent, trk_op *op)
     rc = mdb_txn_begin(s->env, parent, 0, &txn);
     if (rc)
         return rc;
-    rc = create_in(s, txn, op);
+    rc = apply_in(s, txn, op);
     if (rc == 0)
         return mdb_txn_commit(txn); /* frees txn, also on failure */
     mdb_txn_abort(txn);
     if (!trk_is_op_rc(rc))
         return rc;
     op->rc = rc;
+    if (rc == TRK_ERR_FUNDS && (p = refused_payment(op)) != NULL) {
+        rc = trk_audit_put(s, parent, op->idem_scope, p, op->funds_reason);
+        return trk_is_op_rc(rc) ? 0 : rc; /* the record was checked: only LMDB can fail */
+    }
     return 0;
 }

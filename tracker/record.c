@@ -272,6 +272,33 @@ state_ok(uint64_t s)
 
 /* ---- payment ---------------------------------------------------------------------------- */
 
+static int
+prev_ok(uint64_t s)
+{
+    return s == 0 || state_ok(s);
+}
+
+static void
+put_saga_fields(struct out *o, const trk_payment *p)
+{
+    if (!prev_ok((uint64_t)p->prev_state) || p->exponent < 0 || p->exponent > TRK_MAX_EXPONENT) {
+        o->bad = 1;
+        return;
+    }
+    put_le(o, (uint64_t)p->prev_state, 1);
+    put_str8(o, p->debit_account, sizeof p->debit_account);
+    put_str8(o, p->end_to_end_id, sizeof p->end_to_end_id);
+    put_le(o, (uint64_t)p->amount_minor, 8);
+    put_le(o, (uint64_t)p->exponent, 1);
+    put_str8(o, p->currency, sizeof p->currency);
+    put_str8(o, p->execute_on, sizeof p->execute_on);
+    put_le(o, (uint64_t)p->deadline_ms, 8);
+    put_le(o, p->flags, 4);
+    put_str8(o, p->cancellation_status, sizeof p->cancellation_status);
+    put_str8(o, p->msg_id, sizeof p->msg_id);
+    put_le(o, (uint64_t)p->returned_minor, 8);
+}
+
 static void
 payment_layout(struct out *o, const void *rec)
 {
@@ -297,6 +324,7 @@ payment_layout(struct out *o, const void *rec)
     put_le(o, (uint64_t)p->created_ms, 8);
     put_le(o, (uint64_t)p->updated_ms, 8);
     put_le(o, p->last_seq, 4);
+    put_saga_fields(o, p);
     put_blob32(o, p->doc, p->doc_len, TRK_MAX_DOC);
 }
 
@@ -310,6 +338,31 @@ int
 rec_payment_encode(const trk_payment *p, uint8_t *buf, size_t len)
 {
     return p ? encode(payment_layout, p, buf, len) : TRK_ERR_INVALID;
+}
+
+static void
+get_saga_fields(struct in *r, trk_payment *out)
+{
+    uint64_t v;
+
+    v = get_le(r, 1);
+    if (!prev_ok(v))
+        r->bad = 1;
+    out->prev_state = (trk_state)v;
+    get_str8(r, out->debit_account, sizeof out->debit_account);
+    get_str8(r, out->end_to_end_id, sizeof out->end_to_end_id);
+    out->amount_minor = to_i64(get_le(r, 8));
+    v = get_le(r, 1);
+    if (v > TRK_MAX_EXPONENT)
+        r->bad = 1;
+    out->exponent = (int)v;
+    get_str8(r, out->currency, sizeof out->currency);
+    get_str8(r, out->execute_on, sizeof out->execute_on);
+    out->deadline_ms = to_i64(get_le(r, 8));
+    out->flags = (unsigned)get_le(r, 4);
+    get_str8(r, out->cancellation_status, sizeof out->cancellation_status);
+    get_str8(r, out->msg_id, sizeof out->msg_id);
+    out->returned_minor = to_i64(get_le(r, 8));
 }
 
 /* The fixed fields; the doc is left to the caller. */
@@ -340,6 +393,7 @@ payment_fields(struct in *r, trk_payment *out)
     out->created_ms = to_i64(get_le(r, 8));
     out->updated_ms = to_i64(get_le(r, 8));
     out->last_seq = (uint32_t)get_le(r, 4);
+    get_saga_fields(r, out);
 }
 
 int
@@ -382,6 +436,14 @@ event_layout(struct out *o, const void *rec)
     put_str8(o, e->to, sizeof e->to);
     put_str8(o, e->status, sizeof e->status);
     put_str8(o, e->reason, sizeof e->reason);
+    if (e->input < 0 || e->input > TRK_IN_COUNT || !prev_ok((uint64_t)e->state) ||
+        e->flags > UINT8_MAX) {
+        o->bad = 1;
+        return;
+    }
+    put_le(o, (uint64_t)e->input, 1);
+    put_le(o, (uint64_t)e->state, 1);
+    put_le(o, e->flags, 1);
     put_blob32(o, e->detail, e->detail_len, TRK_MAX_DETAIL);
 }
 
@@ -395,6 +457,18 @@ int
 rec_event_encode(const trk_event *e, uint8_t *buf, size_t len)
 {
     return e ? encode(event_layout, e, buf, len) : TRK_ERR_INVALID;
+}
+
+static void
+get_event_marks(struct in *r, trk_event *out)
+{
+    uint64_t input = get_le(r, 1), state = get_le(r, 1);
+
+    if (input > TRK_IN_COUNT || !prev_ok(state))
+        r->bad = 1;
+    out->input = (int)input;
+    out->state = (trk_state)state;
+    out->flags = (unsigned)get_le(r, 1);
 }
 
 int
@@ -415,6 +489,7 @@ rec_event_decode(const uint8_t *buf, size_t len, trk_event *out)
     get_str8(&r, out->to, sizeof out->to);
     get_str8(&r, out->status, sizeof out->status);
     get_str8(&r, out->reason, sizeof out->reason);
+    get_event_marks(&r, out);
     detail = get_blob32(&r, TRK_MAX_DETAIL, &detail_len);
     if (finish(&r) != TRK_OK) {
         memset(out, 0, sizeof *out);
@@ -565,8 +640,8 @@ rec_mark_decode(const uint8_t *buf, size_t len)
 
 /* ---- keys ------------------------------------------------------------------------------- */
 
-static void
-put_be(uint8_t *dst, uint64_t v, unsigned width)
+void
+rec_put_be(uint8_t *dst, uint64_t v, unsigned width)
 {
     while (width-- > 0) {
         *dst++ = (uint8_t)(v >> (8 * width));
@@ -596,7 +671,7 @@ size_t
 rec_event_key(const uint8_t uuid[REC_UUID_LEN], uint32_t seq, uint8_t out[REC_EVENT_KEY_LEN])
 {
     memcpy(out, uuid, REC_UUID_LEN);
-    put_be(out + REC_UUID_LEN, seq, REC_SEQ_LEN);
+    rec_put_be(out + REC_UUID_LEN, seq, REC_SEQ_LEN);
     return REC_EVENT_KEY_LEN;
 }
 
@@ -639,8 +714,8 @@ rec_idem_key(const char *scope, const char *key, uint8_t out[REC_IDEM_KEY_MAX])
 }
 
 /* A fixed-width, NUL-padded prefix of a char[] field. */
-static void
-put_padded(uint8_t *dst, const char *field, size_t field_cap, size_t width)
+void
+rec_put_padded(uint8_t *dst, const char *field, size_t field_cap, size_t width)
 {
     size_t n = strnlen(field, field_cap < width ? field_cap : width);
 
@@ -648,18 +723,29 @@ put_padded(uint8_t *dst, const char *field, size_t field_cap, size_t width)
     memcpy(dst, field, n);
 }
 
-static void
-put_ob64(uint8_t *dst, int64_t ms)
+void
+rec_put_ob64(uint8_t *dst, int64_t ms)
 {
-    put_be(dst, (uint64_t)ms ^ OB64_FLIP, REC_TIME_LEN);
+    rec_put_be(dst, (uint64_t)ms ^ OB64_FLIP, REC_TIME_LEN);
+}
+
+int64_t
+rec_get_ob64(const uint8_t *src)
+{
+    uint64_t v = 0;
+    unsigned i;
+
+    for (i = 0; i < REC_TIME_LEN; i++)
+        v = v << 8 | src[i];
+    return to_i64(v ^ OB64_FLIP);
 }
 
 size_t
 rec_owner_key(const trk_payment *p, const uint8_t uuid[REC_UUID_LEN],
               uint8_t out[REC_OWNER_KEY_LEN])
 {
-    put_padded(out, p->debtor_agent, sizeof p->debtor_agent, REC_BIC8_LEN);
-    put_ob64(out + REC_BIC8_LEN, p->created_ms);
+    rec_put_padded(out, p->debtor_agent, sizeof p->debtor_agent, REC_BIC8_LEN);
+    rec_put_ob64(out + REC_BIC8_LEN, p->created_ms);
     memcpy(out + REC_BIC8_LEN + REC_TIME_LEN, uuid, REC_UUID_LEN);
     return REC_OWNER_KEY_LEN;
 }
@@ -668,8 +754,320 @@ size_t
 rec_status_key(const trk_payment *p, const uint8_t uuid[REC_UUID_LEN],
                uint8_t out[REC_STATUS_KEY_LEN])
 {
-    put_padded(out, p->status, sizeof p->status, REC_STATUS_LEN);
-    put_ob64(out + REC_STATUS_LEN, p->updated_ms);
+    rec_put_padded(out, p->status, sizeof p->status, REC_STATUS_LEN);
+    rec_put_ob64(out + REC_STATUS_LEN, p->updated_ms);
     memcpy(out + REC_STATUS_LEN + REC_TIME_LEN, uuid, REC_UUID_LEN);
     return REC_STATUS_KEY_LEN;
+}
+
+/* ---- account ---------------------------------------------------------------------------- */
+
+static int
+amount_ok(int64_t v)
+{
+    return v >= -TRK_MAX_AMOUNT && v <= TRK_MAX_AMOUNT;
+}
+
+int
+rec_account_id_ok(const char *id)
+{
+    size_t i, n;
+
+    if (!id)
+        return 0;
+    n = strnlen(id, REC_ACCOUNT_ID_MAX + 1);
+    if (n == 0 || n > REC_ACCOUNT_ID_MAX)
+        return 0;
+    for (i = 0; i < n; i++)
+        if ((unsigned char)id[i] <= ' ' || (unsigned char)id[i] > '~' || id[i] == '/')
+            return 0;
+    return 1;
+}
+
+static void
+account_layout(struct out *o, const void *rec)
+{
+    const trk_account *a = rec;
+
+    if (a->exponent < 0 || a->exponent > TRK_MAX_EXPONENT || !amount_ok(a->balance) ||
+        !amount_ok(a->reserved)) {
+        o->bad = 1;
+        return;
+    }
+    put_le(o, TRK_FORMAT_VERSION, 1);
+    put_str8(o, a->currency, sizeof a->currency);
+    put_le(o, (uint64_t)a->exponent, 1);
+    put_le(o, (uint64_t)a->balance, 8);
+    put_le(o, (uint64_t)a->reserved, 8);
+    put_str8(o, a->owner, sizeof a->owner);
+    put_le(o, (uint64_t)a->updated_ms, 8);
+}
+
+size_t
+rec_account_size(const trk_account *a)
+{
+    return a ? measure(account_layout, a) : 0;
+}
+
+int
+rec_account_encode(const trk_account *a, uint8_t *buf, size_t len)
+{
+    return a ? encode(account_layout, a, buf, len) : TRK_ERR_INVALID;
+}
+
+int
+rec_account_decode(const uint8_t *buf, size_t len, trk_account *out)
+{
+    struct in r = {buf, buf ? len : 0, 0};
+    uint64_t exp;
+
+    memset(out, 0, sizeof *out);
+    get_version(&r);
+    get_str8(&r, out->currency, sizeof out->currency);
+    exp = get_le(&r, 1);
+    out->exponent = (int)exp;
+    out->balance = to_i64(get_le(&r, 8));
+    out->reserved = to_i64(get_le(&r, 8));
+    get_str8(&r, out->owner, sizeof out->owner);
+    out->updated_ms = to_i64(get_le(&r, 8));
+    if (exp > TRK_MAX_EXPONENT || !amount_ok(out->balance) || !amount_ok(out->reserved))
+        r.bad = 1;
+    if (finish(&r) != TRK_OK) {
+        memset(out, 0, sizeof *out);
+        return TRK_ERR_CORRUPT;
+    }
+    return TRK_OK;
+}
+
+/* ---- journal, audit, dedup, outbox ------------------------------------------------------ */
+
+void
+rec_journal_encode(const rec_journal *j, uint8_t buf[REC_JOURNAL_LEN])
+{
+    struct out o = {buf, REC_JOURNAL_LEN, 0, 0};
+
+    put_le(&o, TRK_FORMAT_VERSION, 1);
+    put_le(&o, (uint64_t)j->kind, 1);
+    put(&o, j->uuid, REC_UUID_LEN);
+    put_le(&o, (uint64_t)j->amount, 8);
+    put_le(&o, (uint64_t)j->at_ms, 8);
+}
+
+int
+rec_journal_decode(const uint8_t *buf, size_t len, rec_journal *out)
+{
+    struct in r = {buf, buf ? len : 0, 0};
+    const uint8_t *u;
+    uint64_t kind;
+
+    memset(out, 0, sizeof *out);
+    get_version(&r);
+    kind = get_le(&r, 1);
+    u = take(&r, REC_UUID_LEN);
+    if (u)
+        memcpy(out->uuid, u, REC_UUID_LEN);
+    out->amount = to_i64(get_le(&r, 8));
+    out->at_ms = to_i64(get_le(&r, 8));
+    out->kind = (int)kind;
+    if (kind < REC_J_ADJUST || kind > REC_J_CREDIT_BACK || !amount_ok(out->amount))
+        r.bad = 1;
+    if (finish(&r) != TRK_OK) {
+        memset(out, 0, sizeof *out);
+        return TRK_ERR_CORRUPT;
+    }
+    return TRK_OK;
+}
+
+static void
+audit_layout(struct out *o, const void *rec)
+{
+    const trk_audit *a = rec;
+    uint8_t uuid[REC_UUID_LEN];
+
+    if (rec_uuid_parse(a->uetr, uuid)) {
+        o->bad = 1;
+        return;
+    }
+    put_le(o, TRK_FORMAT_VERSION, 1);
+    put_le(o, (uint64_t)a->at_ms, 8);
+    put_str8(o, a->scope, sizeof a->scope);
+    put(o, uuid, sizeof uuid);
+    put_str8(o, a->code, sizeof a->code);
+    put_str8(o, a->account, sizeof a->account);
+}
+
+size_t
+rec_audit_size(const trk_audit *a)
+{
+    return a ? measure(audit_layout, a) : 0;
+}
+
+int
+rec_audit_encode(const trk_audit *a, uint8_t *buf, size_t len)
+{
+    return a ? encode(audit_layout, a, buf, len) : TRK_ERR_INVALID;
+}
+
+int
+rec_audit_decode(const uint8_t *buf, size_t len, trk_audit *out)
+{
+    struct in r = {buf, buf ? len : 0, 0};
+    const uint8_t *u;
+
+    memset(out, 0, sizeof *out);
+    get_version(&r);
+    out->at_ms = to_i64(get_le(&r, 8));
+    get_str8(&r, out->scope, sizeof out->scope);
+    u = take(&r, REC_UUID_LEN);
+    if (u)
+        rec_uuid_format(u, out->uetr);
+    get_str8(&r, out->code, sizeof out->code);
+    get_str8(&r, out->account, sizeof out->account);
+    if (finish(&r) != TRK_OK) {
+        memset(out, 0, sizeof *out);
+        return TRK_ERR_CORRUPT;
+    }
+    return TRK_OK;
+}
+
+void
+rec_dedup_encode(const rec_dedup *d, uint8_t buf[REC_DEDUP_LEN])
+{
+    struct out o = {buf, REC_DEDUP_LEN, 0, 0};
+
+    put_le(&o, TRK_FORMAT_VERSION, 1);
+    put_le(&o, d->seq, 4);
+    put_le(&o, (uint64_t)d->at_ms, 8);
+}
+
+int
+rec_dedup_decode(const uint8_t *buf, size_t len, rec_dedup *out)
+{
+    struct in r = {buf, buf ? len : 0, 0};
+
+    memset(out, 0, sizeof *out);
+    get_version(&r);
+    out->seq = (uint32_t)get_le(&r, 4);
+    out->at_ms = to_i64(get_le(&r, 8));
+    if (finish(&r) != TRK_OK) {
+        memset(out, 0, sizeof *out);
+        return TRK_ERR_CORRUPT;
+    }
+    return TRK_OK;
+}
+
+int
+rec_msg_id_ok(const char *id)
+{
+    size_t n;
+
+    if (!id)
+        return 0;
+    n = strnlen(id, sizeof((rec_outbox *)0)->msg_id);
+    return n > 0 && n < sizeof((rec_outbox *)0)->msg_id && id[0] != '.' && rec_msg_name_ok(id);
+}
+
+static void
+outbox_layout(struct out *o, const void *rec)
+{
+    const rec_outbox *b = rec;
+
+    if (!rec_msg_name_ok(b->name) || !rec_msg_id_ok(b->msg_id)) {
+        o->bad = 1;
+        return;
+    }
+    put_le(o, TRK_FORMAT_VERSION, 1);
+    put(o, b->uuid, REC_UUID_LEN);
+    put_str8(o, b->name, sizeof b->name);
+    put_str8(o, b->msg_id, sizeof b->msg_id);
+}
+
+size_t
+rec_outbox_size(const rec_outbox *o)
+{
+    return o ? measure(outbox_layout, o) : 0;
+}
+
+int
+rec_outbox_encode(const rec_outbox *o, uint8_t *buf, size_t len)
+{
+    return o ? encode(outbox_layout, o, buf, len) : TRK_ERR_INVALID;
+}
+
+int
+rec_outbox_decode(const uint8_t *buf, size_t len, rec_outbox *out)
+{
+    struct in r = {buf, buf ? len : 0, 0};
+    const uint8_t *u;
+
+    memset(out, 0, sizeof *out);
+    get_version(&r);
+    u = take(&r, REC_UUID_LEN);
+    if (u)
+        memcpy(out->uuid, u, REC_UUID_LEN);
+    get_str8(&r, out->name, sizeof out->name);
+    get_str8(&r, out->msg_id, sizeof out->msg_id);
+    if (!r.bad && (!rec_msg_name_ok(out->name) || !rec_msg_id_ok(out->msg_id)))
+        r.bad = 1;
+    if (finish(&r) != TRK_OK) {
+        memset(out, 0, sizeof *out);
+        return TRK_ERR_CORRUPT;
+    }
+    return TRK_OK;
+}
+
+/* ---- ledger and outbox keys ------------------------------------------------------------- */
+
+void
+rec_seq64_key(uint64_t seq, uint8_t out[REC_SEQ64_LEN])
+{
+    rec_put_be(out, seq, REC_SEQ64_LEN);
+}
+
+uint64_t
+rec_seq64_get(const uint8_t key[REC_SEQ64_LEN])
+{
+    uint64_t v = 0;
+    unsigned i;
+
+    for (i = 0; i < REC_SEQ64_LEN; i++)
+        v = v << 8 | key[i];
+    return v;
+}
+
+size_t
+rec_journal_key(const char *account, uint64_t seq, uint8_t out[REC_JOURNAL_KEY_MAX])
+{
+    size_t n;
+
+    if (!rec_account_id_ok(account))
+        return 0;
+    n = strlen(account);
+    memcpy(out, account, n);
+    out[n] = '\0';
+    rec_seq64_key(seq, out + n + 1);
+    return n + 1 + REC_SEQ64_LEN;
+}
+
+size_t
+rec_dedup_key(const uint8_t uuid[REC_UUID_LEN], const char *dedup, uint8_t out[REC_DEDUP_KEY_MAX])
+{
+    size_t n;
+
+    if (!dedup)
+        return 0;
+    n = strnlen(dedup, TRK_MAX_DEDUP_KEY + 1);
+    if (n == 0 || n > TRK_MAX_DEDUP_KEY)
+        return 0;
+    memcpy(out, uuid, REC_UUID_LEN);
+    memcpy(out + REC_UUID_LEN, dedup, n);
+    return REC_UUID_LEN + n;
+}
+
+void
+rec_outbox_uetr_key(const uint8_t uuid[REC_UUID_LEN], uint64_t seq,
+                    uint8_t out[REC_OUTBOX_UETR_KEY_LEN])
+{
+    memcpy(out, uuid, REC_UUID_LEN);
+    rec_seq64_key(seq, out + REC_UUID_LEN);
 }

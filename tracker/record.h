@@ -8,13 +8,24 @@
  *
  *   payment  ver u8 | state u8 | uuid 16 | status str8 | reason str8 | debtor_agent str8 |
  *            customer_id str8 | chain_len u8 | chain[chain_len] str8 | created_ms i64 |
- *            updated_ms i64 | last_seq u32 | doc blob32
+ *            updated_ms i64 | last_seq u32 | prev_state u8 | debit_account str8 |
+ *            end_to_end_id str8 | amount_minor i64 | exponent u8 | currency str8 |
+ *            execute_on str8 | deadline_ms i64 | flags u32 | cancellation_status str8 |
+ *            msg_id str8 | returned_minor i64 | doc blob32
  *   event    ver u8 | seq u32 | at_ms i64 | type str8 | message_name str8 | network_ref str8 |
- *            from str8 | to str8 | status str8 | reason str8 | detail blob32
+ *            from str8 | to str8 | status str8 | reason str8 | input u8 | state u8 |
+ *            flags u8 | detail blob32
  *   idem     ver u8 | digest 32 | uuid 16 | created_ms i64 | status u16 | body blob32
  *   message  ver u8 | the message bytes (the rest of the value)
  *   counter  ver u8 | u64
  *   mark     ver u8 (index entries, meta "format")
+ *   account  ver u8 | currency str8 | exponent u8 | balance i64 | reserved i64 | owner str8 |
+ *            updated_ms i64                                  (the id is the key)
+ *   journal  ver u8 | kind u8 (REC_J_*) | uuid 16 (zero for adjustments) | amount i64 (signed
+ *            change of the balance) | at_ms i64
+ *   audit    ver u8 | at_ms i64 | scope str8 | uuid 16 | code str8 | account str8
+ *   dedup    ver u8 | seq u32 (the event the update made) | at_ms i64
+ *   outbox   ver u8 | uuid 16 | name str8 (the stored message) | msg_id str8 (the spool file)
  *
  * Decoding is strict: unknown version, truncation, trailing bytes, an over-long or NUL-holding
  * string, an out-of-range enum are all TRK_ERR_CORRUPT. Nothing is repaired.
@@ -27,8 +38,23 @@
  *   meta            ASCII name: "format", "payments"
  *   by_owner        debtor_agent BIC8 (8 bytes, NUL-padded) | created_ms ob64 | uuid16
  *   by_status_time  status (4 bytes, NUL-padded) | updated_ms ob64 | uuid16
+ *   accounts        id (1..34 bytes, no NUL)
+ *   journal         account id | 0x00 | seq u64 BE       (an account's movements contiguous)
+ *   audit           seq u64 BE
+ *   dedup           uuid16 | dedup key (1..TRK_MAX_DEDUP_KEY bytes)
+ *   outbox          seq u64 BE                            (delivery order)
+ *   outbox_uetr     uuid16 | seq u64 BE                   (a payment's queued messages)
+ * and the saga's indexes (index.c keeps their membership rules):
+ *   by_created      created_ms ob64 | uuid16              (every payment; listing for all)
+ *   by_updated      updated_ms ob64 | uuid16              (every payment; the changed feed)
+ *   by_execute      execute_on (10 bytes) | uuid16        (SCHEDULED payments)
+ *   by_deadline     deadline_ms ob64 | uuid16             (deadline set, not final, not flagged)
+ *   by_overdue      uuid16                                (flagged overdue, not final)
+ *   by_e2e          debit_account (34, NUL-padded) | end_to_end_id (35, NUL-padded) |
+ *                   amount ob64 | currency (3) | created_ms ob64 | uuid16
+ *                                                         (funded payments with an E2E id)
  * where ob64 is the int64 with its sign bit flipped, big-endian ("offset binary"), so that
- * byte order equals numeric order for any time, even before 1970.
+ * byte order equals numeric order for any time, even before 1970. Index values are marks.
  */
 #ifndef CORRIDOR_TRK_RECORD_H
 #define CORRIDOR_TRK_RECORD_H
@@ -110,5 +136,68 @@ size_t rec_owner_key(const trk_payment *p, const uint8_t uuid[REC_UUID_LEN],
                      uint8_t out[REC_OWNER_KEY_LEN]);
 size_t rec_status_key(const trk_payment *p, const uint8_t uuid[REC_UUID_LEN],
                       uint8_t out[REC_STATUS_KEY_LEN]);
+
+/* ---- the ledger, audit, dedup and outbox records ---------------------------------------- */
+
+#define REC_ACCOUNT_ID_MAX 34
+#define REC_SEQ64_LEN 8
+#define REC_JOURNAL_KEY_MAX (REC_ACCOUNT_ID_MAX + 1 + REC_SEQ64_LEN)
+#define REC_DEDUP_KEY_MAX (REC_UUID_LEN + TRK_MAX_DEDUP_KEY)
+#define REC_OUTBOX_UETR_KEY_LEN (REC_UUID_LEN + REC_SEQ64_LEN)
+
+enum rec_journal_kind { REC_J_ADJUST = 1, REC_J_SETTLE, REC_J_CREDIT_BACK };
+
+/* account: the id is the key, so decode leaves out->id to the caller. */
+size_t rec_account_size(const trk_account *a);
+int rec_account_encode(const trk_account *a, uint8_t *buf, size_t len);
+int rec_account_decode(const uint8_t *buf, size_t len, trk_account *out);
+int rec_account_id_ok(const char *id); /* 1..34 bytes of printable ASCII, no '/' */
+
+typedef struct rec_journal {
+    int kind; /* REC_J_* */
+    uint8_t uuid[REC_UUID_LEN];
+    int64_t amount;
+    int64_t at_ms;
+} rec_journal;
+#define REC_JOURNAL_LEN (1 + 1 + REC_UUID_LEN + 8 + 8)
+void rec_journal_encode(const rec_journal *j, uint8_t buf[REC_JOURNAL_LEN]);
+int rec_journal_decode(const uint8_t *buf, size_t len, rec_journal *out);
+
+/* audit: out->seq is the key's, left to the caller. */
+size_t rec_audit_size(const trk_audit *a);
+int rec_audit_encode(const trk_audit *a, uint8_t *buf, size_t len);
+int rec_audit_decode(const uint8_t *buf, size_t len, trk_audit *out);
+
+typedef struct rec_dedup {
+    uint32_t seq;
+    int64_t at_ms;
+} rec_dedup;
+#define REC_DEDUP_LEN (1 + 4 + 8)
+void rec_dedup_encode(const rec_dedup *d, uint8_t buf[REC_DEDUP_LEN]);
+int rec_dedup_decode(const uint8_t *buf, size_t len, rec_dedup *out);
+
+typedef struct rec_outbox {
+    uint8_t uuid[REC_UUID_LEN];
+    char name[TRK_MAX_MSG_NAME + 1];
+    char msg_id[36];
+} rec_outbox;
+size_t rec_outbox_size(const rec_outbox *o);
+int rec_outbox_encode(const rec_outbox *o, uint8_t *buf, size_t len);
+int rec_outbox_decode(const uint8_t *buf, size_t len, rec_outbox *out);
+int rec_msg_id_ok(const char *id); /* a spool file name: [A-Za-z0-9._-], 1..35, no leading '.' */
+
+void rec_seq64_key(uint64_t seq, uint8_t out[REC_SEQ64_LEN]);
+uint64_t rec_seq64_get(const uint8_t key[REC_SEQ64_LEN]);
+size_t rec_journal_key(const char *account, uint64_t seq, uint8_t out[REC_JOURNAL_KEY_MAX]);
+size_t rec_dedup_key(const uint8_t uuid[REC_UUID_LEN], const char *dedup,
+                     uint8_t out[REC_DEDUP_KEY_MAX]);
+void rec_outbox_uetr_key(const uint8_t uuid[REC_UUID_LEN], uint64_t seq,
+                         uint8_t out[REC_OUTBOX_UETR_KEY_LEN]);
+
+/* Helpers the index keys share. */
+void rec_put_be(uint8_t *dst, uint64_t v, unsigned width);
+void rec_put_ob64(uint8_t *dst, int64_t v);
+int64_t rec_get_ob64(const uint8_t *src);
+void rec_put_padded(uint8_t *dst, const char *field, size_t field_cap, size_t width);
 
 #endif

@@ -7,9 +7,11 @@
  * transactions, not threads, so any number of request threads may read.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "record.h"
@@ -27,6 +29,18 @@ static const char *const db_names[TRK_DB_COUNT] = {
     [TRK_DB_META] = "meta",
     [TRK_DB_BY_OWNER] = "by_owner",
     [TRK_DB_BY_STATUS_TIME] = "by_status_time",
+    [TRK_DB_ACCOUNTS] = "accounts",
+    [TRK_DB_JOURNAL] = "journal",
+    [TRK_DB_AUDIT] = "audit",
+    [TRK_DB_DEDUP] = "dedup",
+    [TRK_DB_OUTBOX] = "outbox",
+    [TRK_DB_OUTBOX_UETR] = "outbox_uetr",
+    [TRK_DB_BY_CREATED] = "by_created",
+    [TRK_DB_BY_UPDATED] = "by_updated",
+    [TRK_DB_BY_EXECUTE] = "by_execute",
+    [TRK_DB_BY_DEADLINE] = "by_deadline",
+    [TRK_DB_BY_OVERDUE] = "by_overdue",
+    [TRK_DB_BY_E2E] = "by_e2e",
 };
 
 /* ---- names ------------------------------------------------------------------------------ */
@@ -44,6 +58,9 @@ trk_strerror(int err)
         "stored record is corrupt or of an unknown format",
         "store is shutting down",
         "invalid argument",
+        "funds reservation refused",
+        "duplicate update absorbed",
+        "not applicable in the payment's state",
     };
     int i = TRK_ERR_NOMEM - err;
 
@@ -74,6 +91,43 @@ trk_state_name(trk_state st)
     if ((int)st < TRK_RECEIVED || (int)st > TRK_RETURNED)
         return "UNKNOWN";
     return names[st];
+}
+
+trk_state
+trk_state_from_name(const char *name)
+{
+    int st;
+
+    if (!name)
+        return 0;
+    for (st = TRK_RECEIVED; st <= TRK_RETURNED; st++)
+        if (strcmp(name, trk_state_name((trk_state)st)) == 0)
+            return (trk_state)st;
+    return 0;
+}
+
+/* ---- the clock -------------------------------------------------------------------------- */
+
+int64_t
+trk_now(const trk_store *s)
+{
+    struct timespec ts;
+
+    if (s->now_fn)
+        return s->now_fn(s->now_arg);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+trk_today(const trk_store *s, char out[11])
+{
+    int64_t ms = trk_now(s);
+    time_t secs = (time_t)(ms / 1000 - (ms % 1000 < 0)); /* floor, also before 1970 */
+    struct tm tm;
+
+    if (!gmtime_r(&secs, &tm) || strftime(out, 11, "%Y-%m-%d", &tm) != 10)
+        snprintf(out, 11, "0000-00-00");
 }
 
 void
@@ -206,6 +260,26 @@ open_dbs(trk_store *s)
     return rc == ENOMEM ? TRK_ERR_NOMEM : TRK_ERR_STORE;
 }
 
+/* The background threads sleep on bg_cv with CLOCK_MONOTONIC deadlines. */
+static int
+bg_sync_init(trk_store *s)
+{
+    pthread_condattr_t ca;
+    int rc;
+
+    if (pthread_condattr_init(&ca))
+        return TRK_ERR_NOMEM;
+    rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) || pthread_cond_init(&s->bg_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (rc)
+        return TRK_ERR_NOMEM;
+    if (pthread_mutex_init(&s->bg_mu, NULL) || pthread_mutex_init(&s->deliver_mu, NULL) ||
+        pthread_mutex_init(&s->deliver_pass_mu, NULL) ||
+        pthread_mutex_init(&s->timer_pass_mu, NULL))
+        return TRK_ERR_NOMEM; /* glibc's default mutexes never fail to initialise */
+    return TRK_OK;
+}
+
 static int
 sync_init(trk_store *s)
 {
@@ -228,7 +302,7 @@ sync_init(trk_store *s)
         pthread_rwlock_destroy(&s->map_lock);
         return TRK_ERR_NOMEM;
     }
-    return TRK_OK;
+    return bg_sync_init(s);
 }
 
 static void
@@ -237,26 +311,83 @@ sync_destroy(trk_store *s)
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
     pthread_rwlock_destroy(&s->map_lock);
+    pthread_cond_destroy(&s->bg_cv);
+    pthread_mutex_destroy(&s->bg_mu);
+    pthread_mutex_destroy(&s->deliver_mu);
+    pthread_mutex_destroy(&s->deliver_pass_mu);
+    pthread_mutex_destroy(&s->timer_pass_mu);
+}
+
+static int
+config_copy(trk_store *s, const trk_config *cfg)
+{
+    s->batch_max = cfg->batch_max ? cfg->batch_max : TRK_BATCH_MAX;
+    s->sla_ms = cfg->sla_ms;
+    s->tick_ms = cfg->tick_ms ? cfg->tick_ms : TRK_DEFAULT_TICK_MS;
+    s->now_fn = cfg->now_ms;
+    s->now_arg = cfg->now_arg;
+    if (cfg->spool_dir && cfg->spool_dir[0]) {
+        s->spool_dir = strdup(cfg->spool_dir);
+        if (!s->spool_dir)
+            return TRK_ERR_NOMEM;
+    }
+    s->batch = calloc(s->batch_max, sizeof *s->batch);
+    return s->batch ? TRK_OK : TRK_ERR_NOMEM;
+}
+
+static int
+spool_open(trk_store *s)
+{
+    if (!s->spool_dir)
+        return TRK_OK;
+    if (make_dir(s->spool_dir) != TRK_OK || trk_spool_clean(s) != 0)
+        return TRK_ERR_STORE;
+    return TRK_OK;
+}
+
+/* The threads after the writer: each needs the ones before it running. */
+static int
+threads_start(trk_store *s, int *writer)
+{
+    if (trk_writer_start(s) != 0)
+        return TRK_ERR_NOMEM;
+    *writer = 1;
+    if (trk_delivery_start(s) || trk_timer_start(s))
+        return TRK_ERR_NOMEM;
+    return TRK_OK;
+}
+
+static void
+store_free(trk_store *s, int synced)
+{
+    if (s->env)
+        mdb_env_close(s->env);
+    if (synced)
+        sync_destroy(s);
+    free(s->unsent);
+    free(s->spool_dir);
+    free(s->batch);
+    free(s);
 }
 
 int
 trk_open(trk_store **store, const trk_config *cfg)
 {
     trk_store *s;
-    int rc, synced = 0;
+    int rc, synced = 0, writer = 0;
 
     if (!store)
         return TRK_ERR_INVALID;
     *store = NULL;
     if (!cfg || !cfg->dir || !cfg->dir[0] || cfg->batch_max > TRK_BATCH_MAX ||
-        cfg->map_size > TRK_MAX_MAP_SIZE)
+        cfg->map_size > TRK_MAX_MAP_SIZE || cfg->sla_ms < 0)
         return TRK_ERR_INVALID;
     s = calloc(1, sizeof *s);
     if (!s)
         return TRK_ERR_NOMEM;
-    s->batch_max = cfg->batch_max ? cfg->batch_max : TRK_BATCH_MAX;
-    s->batch = calloc(s->batch_max, sizeof *s->batch);
-    rc = s->batch ? sync_init(s) : TRK_ERR_NOMEM;
+    rc = config_copy(s, cfg);
+    if (!rc)
+        rc = sync_init(s);
     if (rc)
         goto out;
     synced = 1;
@@ -265,16 +396,17 @@ trk_open(trk_store **store, const trk_config *cfg)
         rc = env_open(s, cfg);
     if (!rc)
         rc = open_dbs(s);
-    if (!rc && trk_writer_start(s) != 0)
-        rc = TRK_ERR_NOMEM;
+    if (!rc)
+        rc = spool_open(s);
+    if (!rc)
+        rc = threads_start(s, &writer);
 out:
     if (rc) {
-        if (s->env)
-            mdb_env_close(s->env);
         if (synced)
-            sync_destroy(s);
-        free(s->batch);
-        free(s);
+            trk_bg_stop(s);
+        if (writer)
+            trk_writer_stop(s);
+        store_free(s, synced);
         return rc;
     }
     *store = s;
@@ -286,17 +418,15 @@ trk_close(trk_store *s)
 {
     if (!s)
         return;
+    trk_bg_stop(s); /* they wait on the writer: it must still run */
     trk_writer_stop(s);
-    mdb_env_close(s->env);
-    sync_destroy(s);
-    free(s->batch);
-    free(s);
+    store_free(s, 1);
 }
 
 /* ---- reads ------------------------------------------------------------------------------ */
 
-static int
-store_rc(int mdb_rc)
+int
+trk_store_rc(int mdb_rc)
 {
     if (mdb_rc == 0)
         return TRK_OK;
@@ -306,8 +436,8 @@ store_rc(int mdb_rc)
 }
 
 /* A read txn, held under map_lock shared so the map cannot move beneath it. */
-static int
-read_begin(trk_store *s, MDB_txn **txn)
+int
+trk_read_begin(trk_store *s, MDB_txn **txn)
 {
     int rc;
 
@@ -315,26 +445,26 @@ read_begin(trk_store *s, MDB_txn **txn)
     rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
     if (rc) {
         pthread_rwlock_unlock(&s->map_lock);
-        return store_rc(rc);
+        return trk_store_rc(rc);
     }
     return TRK_OK;
 }
 
-static void
-read_end(trk_store *s, MDB_txn *txn)
+void
+trk_read_end(trk_store *s, MDB_txn *txn)
 {
     mdb_txn_abort(txn);
     pthread_rwlock_unlock(&s->map_lock);
 }
 
-static int
-get_payment(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], trk_payment *out)
+int
+trk_get_payment(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], trk_payment *out)
 {
     MDB_val k = {.mv_size = REC_UUID_LEN, .mv_data = (void *)uuid}, v;
     uint8_t got[REC_UUID_LEN];
     int rc;
 
-    rc = store_rc(mdb_get(txn, s->dbi[TRK_DB_PAYMENTS], &k, &v));
+    rc = trk_store_rc(mdb_get(txn, s->dbi[TRK_DB_PAYMENTS], &k, &v));
     if (rc)
         return rc;
     rc = rec_payment_decode(v.mv_data, v.mv_size, out);
@@ -362,11 +492,11 @@ trk_payment_get(trk_store *s, const char *uetr, trk_payment *out)
         return TRK_ERR_INVALID;
     if (rec_uuid_parse(uetr, uuid))
         return TRK_ERR_NOTFOUND;
-    rc = read_begin(s, &txn);
+    rc = trk_read_begin(s, &txn);
     if (rc)
         return rc;
-    rc = get_payment(s, txn, uuid, out);
-    read_end(s, txn);
+    rc = trk_get_payment(s, txn, uuid, out);
+    trk_read_end(s, txn);
     return rc;
 }
 
@@ -418,7 +548,7 @@ collect_events(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], str
     rec_event_key(uuid, 0, start);
     rc = mdb_cursor_open(txn, s->dbi[TRK_DB_EVENTS], &cur);
     if (rc)
-        return store_rc(rc);
+        return trk_store_rc(rc);
     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     while (rc == 0) {
         if (k.mv_size != REC_EVENT_KEY_LEN || memcmp(k.mv_data, uuid, REC_UUID_LEN) != 0)
@@ -431,7 +561,7 @@ collect_events(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], str
     mdb_cursor_close(cur);
     if (rc == MDB_NOTFOUND || rc == 0)
         return TRK_OK;
-    return trk_is_op_rc(rc) ? rc : store_rc(rc);
+    return trk_is_op_rc(rc) ? rc : trk_store_rc(rc);
 }
 
 int
@@ -451,13 +581,13 @@ trk_events_get(trk_store *s, const char *uetr, trk_event **events, size_t *n)
         return TRK_ERR_INVALID;
     if (rec_uuid_parse(uetr, uuid))
         return TRK_ERR_NOTFOUND;
-    rc = read_begin(s, &txn);
+    rc = trk_read_begin(s, &txn);
     if (rc)
         return rc;
-    rc = store_rc(mdb_get(txn, s->dbi[TRK_DB_PAYMENTS], &k, &v)); /* unknown UETR: 404 */
+    rc = trk_store_rc(mdb_get(txn, s->dbi[TRK_DB_PAYMENTS], &k, &v)); /* unknown UETR: 404 */
     if (!rc)
         rc = collect_events(s, txn, uuid, &ev);
-    read_end(s, txn);
+    trk_read_end(s, txn);
     if (rc) {
         trk_events_free(ev.v, ev.n);
         return rc;
@@ -506,34 +636,52 @@ trk_message_get(trk_store *s, const char *uetr, const char *name, char **buf, si
     k.mv_size = rec_msg_key(uuid, name, key);
     if (!k.mv_size)
         return TRK_ERR_NOTFOUND;
-    rc = read_begin(s, &txn);
+    rc = trk_read_begin(s, &txn);
     if (rc)
         return rc;
-    rc = store_rc(mdb_get(txn, s->dbi[TRK_DB_MESSAGES], &k, &v));
+    rc = trk_store_rc(mdb_get(txn, s->dbi[TRK_DB_MESSAGES], &k, &v));
     if (!rc)
         rc = copy_message(&v, buf, len);
-    read_end(s, txn);
+    trk_read_end(s, txn);
     return rc;
 }
 
 static int
-read_counter(trk_store *s, const char *name, uint64_t *out)
+entries(trk_store *s, MDB_txn *txn, int db, uint64_t *out)
 {
-    MDB_val k = {.mv_size = strlen(name), .mv_data = (void *)name}, v;
+    MDB_stat st;
+    int rc = mdb_stat(txn, s->dbi[db], &st);
+
+    *out = rc ? 0 : st.ms_entries;
+    return rc;
+}
+
+/* The counter and the sizes of the databases that are gauges, in one read txn. */
+static int
+read_gauges(trk_store *s, trk_stats *out)
+{
+    MDB_val k = {.mv_size = strlen(TRK_META_PAYMENTS), .mv_data = TRK_META_PAYMENTS}, v;
     MDB_txn *txn;
     int rc;
 
-    *out = 0;
-    rc = read_begin(s, &txn);
+    rc = trk_read_begin(s, &txn);
     if (rc)
         return rc;
-    rc = store_rc(mdb_get(txn, s->dbi[TRK_DB_META], &k, &v));
+    rc = mdb_get(txn, s->dbi[TRK_DB_META], &k, &v);
     if (!rc)
-        rc = rec_counter_decode(v.mv_data, v.mv_size, out);
-    else if (rc == TRK_ERR_NOTFOUND)
-        rc = TRK_OK; /* nothing counted yet */
-    read_end(s, txn);
-    return rc;
+        rc = rec_counter_decode(v.mv_data, v.mv_size, &out->payments);
+    else if (rc == MDB_NOTFOUND)
+        rc = 0; /* nothing counted yet */
+    if (!rc)
+        rc = entries(s, txn, TRK_DB_OUTBOX, &out->outbox);
+    if (!rc)
+        rc = entries(s, txn, TRK_DB_BY_EXECUTE, &out->scheduled);
+    if (!rc)
+        rc = entries(s, txn, TRK_DB_BY_OVERDUE, &out->overdue);
+    if (!rc)
+        rc = entries(s, txn, TRK_DB_ACCOUNTS, &out->accounts);
+    trk_read_end(s, txn);
+    return rc && !trk_is_op_rc(rc) ? trk_store_rc(rc) : rc;
 }
 
 int
@@ -547,8 +695,10 @@ trk_stats_get(trk_store *s, trk_stats *out)
     out->batches = atomic_load(&s->batches);
     out->ops = atomic_load(&s->ops);
     out->map_size = atomic_load(&s->map_size);
+    out->delivered = atomic_load(&s->delivered);
+    out->delivery_errors = atomic_load(&s->delivery_errors);
     pthread_mutex_lock(&s->mu);
     out->queue_depth = s->depth;
     pthread_mutex_unlock(&s->mu);
-    return read_counter(s, TRK_META_PAYMENTS, &out->payments);
+    return read_gauges(s, out);
 }

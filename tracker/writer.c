@@ -14,16 +14,11 @@
 
 #include "trk_int.h"
 
-int
-trk_submit(trk_store *s, trk_op *op)
+static int
+enqueue(trk_store *s, trk_op *op)
 {
-    int rc;
+    int rc = TRK_OK;
 
-    if (!s || !op)
-        return TRK_ERR_INVALID;
-    rc = trk_op_check(op);
-    if (rc)
-        return rc;
     op->next = NULL;
     op->replay_body = NULL; /* an output: whatever the caller left there is not ours to free */
     trk_op_reset(op);
@@ -40,6 +35,73 @@ trk_submit(trk_store *s, trk_op *op)
         pthread_cond_signal(&s->cv);
     }
     pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int
+trk_submit(trk_store *s, trk_op *op)
+{
+    int rc;
+
+    if (!s || !op)
+        return TRK_ERR_INVALID;
+    rc = trk_op_check(op);
+    return rc ? rc : enqueue(s, op);
+}
+
+/* The store's own threads: their ops are built by the store, not checked. */
+int
+trk_submit_internal(trk_store *s, trk_op *op)
+{
+    return enqueue(s, op);
+}
+
+typedef struct waitgroup {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t pending;
+} waitgroup;
+
+static void
+wg_done(trk_op *op, void *arg)
+{
+    waitgroup *wg = arg;
+
+    (void)op;
+    pthread_mutex_lock(&wg->mu);
+    if (--wg->pending == 0)
+        pthread_cond_broadcast(&wg->cv);
+    pthread_mutex_unlock(&wg->mu);
+}
+
+int
+trk_run_internal(trk_store *s, trk_iop *ops, size_t n)
+{
+    waitgroup wg = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    size_t i;
+    int rc = TRK_OK;
+
+    for (i = 0; i < n && rc == TRK_OK; i++) {
+        ops[i].op.done = wg_done;
+        ops[i].op.arg = &wg;
+        pthread_mutex_lock(&wg.mu);
+        wg.pending++;
+        pthread_mutex_unlock(&wg.mu);
+        rc = trk_submit_internal(s, &ops[i].op);
+        if (rc) {
+            pthread_mutex_lock(&wg.mu);
+            wg.pending--;
+            pthread_mutex_unlock(&wg.mu);
+            for (; i < n; i++)
+                ops[i].op.rc = rc;
+        }
+    }
+    pthread_mutex_lock(&wg.mu);
+    while (wg.pending > 0)
+        pthread_cond_wait(&wg.cv, &wg.mu);
+    pthread_mutex_unlock(&wg.mu);
+    pthread_cond_destroy(&wg.cv);
+    pthread_mutex_destroy(&wg.mu);
     return rc;
 }
 
@@ -121,6 +183,7 @@ commit_prefix(trk_store *s, trk_op **ops, size_t n)
 
     for (;;) {
         rc = try_commit(s, ops, n, &k);
+        trk_txn_ended(s); /* committed or aborted: the unsent list is void either way */
         if (rc != MDB_MAP_FULL || trk_map_grow(s) != 0)
             break;
     }

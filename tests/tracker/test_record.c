@@ -32,6 +32,18 @@ full_payment(fx *f)
     f->payment.created_ms = -5; /* before 1970 survives */
     f->payment.updated_ms = INT64_MAX;
     f->payment.last_seq = UINT32_MAX;
+    f->payment.prev_state = TRK_COMPLETED;
+    SET(f->payment.debit_account, "GB33BUKB20201555555555XXXXXXXXXXXX");  /* 34 */
+    SET(f->payment.end_to_end_id, "E2345678901234567890123456789012345"); /* 35 */
+    f->payment.amount_minor = TRK_MAX_AMOUNT;
+    f->payment.exponent = TRK_MAX_EXPONENT;
+    SET(f->payment.currency, "CLF");
+    SET(f->payment.execute_on, "2026-11-23");
+    f->payment.deadline_ms = INT64_MIN;
+    f->payment.flags = TRK_PF_OVERDUE | TRK_PF_ANOMALY | TRK_PF_POSSIBLE_DUPLICATE;
+    SET(f->payment.cancellation_status, "PDCR");
+    SET(f->payment.msg_id, "M2345678901234567890123456789012345"); /* 35 */
+    f->payment.returned_minor = -1;
     fx_pad_doc(f, 1000);
 }
 
@@ -162,7 +174,7 @@ test_payment_roundtrip(void **state)
     assert_int_equal(buf[0], TRK_FORMAT_VERSION);
     assert_int_equal(decode_payment_copy(buf, len, &out), TRK_OK);
     assert_string_equal(out.uetr, UETR);
-    assert_int_equal(out.state, TRK_FUNDS_RESERVED);
+    assert_int_equal(out.state, TRK_VALIDATED);
     assert_string_equal(out.status, "ACSP");
     assert_string_equal(out.reason, "G000");
     assert_string_equal(out.debtor_agent, "CRDRGB20XXX");
@@ -173,6 +185,18 @@ test_payment_roundtrip(void **state)
     assert_true(out.created_ms == -5);
     assert_true(out.updated_ms == INT64_MAX);
     assert_true(out.last_seq == UINT32_MAX);
+    assert_int_equal(out.prev_state, TRK_COMPLETED);
+    assert_string_equal(out.debit_account, f.payment.debit_account);
+    assert_string_equal(out.end_to_end_id, f.payment.end_to_end_id);
+    assert_true(out.amount_minor == TRK_MAX_AMOUNT);
+    assert_int_equal(out.exponent, TRK_MAX_EXPONENT);
+    assert_string_equal(out.currency, "CLF");
+    assert_string_equal(out.execute_on, "2026-11-23");
+    assert_true(out.deadline_ms == INT64_MIN);
+    assert_int_equal(out.flags, f.payment.flags);
+    assert_string_equal(out.cancellation_status, "PDCR");
+    assert_string_equal(out.msg_id, f.payment.msg_id);
+    assert_true(out.returned_minor == -1);
     assert_int_equal(out.doc_len, 1000);
     assert_memory_equal(out.doc, f.doc, 1000);
     assert_int_equal(out.doc[1000], '\0');
@@ -403,6 +427,9 @@ test_event_roundtrip(void **state)
     f.event.seq = 7;
     f.event.at_ms = INT64_MIN;
     SET(f.event.reason, "AC01");
+    f.event.input = TRK_IN_SCHEDULE;
+    f.event.state = TRK_RETURNED;
+    f.event.flags = TRK_EF_ANOMALY | TRK_EF_INTERNAL;
     buf = encode_event(&f.event, &len);
     assert_int_equal(decode_event_copy(buf, len, &out), TRK_OK);
     assert_int_equal(out.seq, 7);
@@ -414,6 +441,9 @@ test_event_roundtrip(void **state)
     assert_string_equal(out.to, "CRSPUS30XXX");
     assert_string_equal(out.status, "ACSP");
     assert_string_equal(out.reason, "AC01");
+    assert_int_equal(out.input, TRK_IN_SCHEDULE);
+    assert_int_equal(out.state, TRK_RETURNED);
+    assert_int_equal(out.flags, TRK_EF_ANOMALY | TRK_EF_INTERNAL);
     assert_int_equal(out.detail_len, f.event.detail_len);
     assert_string_equal(out.detail, f.event.detail);
     trk_event_clear(&out);
@@ -485,6 +515,12 @@ test_event_encode_refuses(void **state)
     assert_int_equal(rec_event_size(&f.event), 0);
     fx_init(&f, UETR);
     f.event.detail_len = (size_t)TRK_MAX_DETAIL + 1;
+    assert_int_equal(rec_event_size(&f.event), 0);
+    fx_init(&f, UETR);
+    f.event.input = TRK_IN_COUNT + 1;
+    assert_int_equal(rec_event_size(&f.event), 0);
+    fx_init(&f, UETR);
+    f.event.state = (trk_state)(TRK_RETURNED + 1);
     assert_int_equal(rec_event_size(&f.event), 0);
     assert_int_equal(rec_event_size(NULL), 0);
 }
@@ -638,8 +674,8 @@ test_msg_names(void **state)
                                       "../x",
                                       "x y",
                                       "pacs\n008",
-                                      "1234567890123456789012345678901234567890123456789"
-                                      "012345678901234"}; /* 64 */
+                                      ("1234567890123456789012345678901234567890123456789"
+                                       "012345678901234")}; /* 64 */
     uint8_t u[REC_UUID_LEN] = {0}, key[REC_MSG_KEY_MAX];
     size_t i;
 
@@ -708,10 +744,128 @@ test_index_keys(void **state)
     assert_int_equal(s[REC_STATUS_LEN + REC_TIME_LEN - 1], 1);
 }
 
+/* ---- ledger, audit, dedup, outbox ------------------------------------------------------- */
+
+static void
+test_account_record(void **state)
+{
+    trk_account a, out;
+    uint8_t buf[128];
+    size_t len, cut;
+
+    (void)state;
+    memset(&a, 0, sizeof a);
+    SET(a.id, "GB33BUKB20201555555555"); /* the key, not in the value */
+    SET(a.currency, "EUR");
+    a.exponent = 2;
+    a.balance = -TRK_MAX_AMOUNT;
+    a.reserved = TRK_MAX_AMOUNT;
+    SET(a.owner, "ACME-001");
+    a.updated_ms = -7;
+    len = rec_account_size(&a);
+    assert_true(len > 0 && len <= sizeof buf);
+    assert_int_equal(rec_account_encode(&a, buf, len), TRK_OK);
+    assert_int_equal(rec_account_decode(buf, len, &out), TRK_OK);
+    assert_string_equal(out.id, "");
+    assert_string_equal(out.currency, "EUR");
+    assert_int_equal(out.exponent, 2);
+    assert_true(out.balance == -TRK_MAX_AMOUNT && out.reserved == TRK_MAX_AMOUNT);
+    assert_string_equal(out.owner, "ACME-001");
+    assert_true(out.updated_ms == -7);
+    for (cut = 0; cut < len; cut++)
+        assert_int_equal(rec_account_decode(buf, cut, &out), TRK_ERR_CORRUPT);
+    a.balance = TRK_MAX_AMOUNT + 1;
+    assert_int_equal(rec_account_size(&a), 0);
+    a.balance = 0;
+    a.exponent = TRK_MAX_EXPONENT + 1;
+    assert_int_equal(rec_account_size(&a), 0);
+    assert_true(rec_account_id_ok("GB33BUKB20201555555555"));
+    assert_false(rec_account_id_ok(""));
+    assert_false(rec_account_id_ok("has space"));
+    assert_false(rec_account_id_ok("a/b"));
+    assert_false(rec_account_id_ok("X2345678901234567890123456789012345")); /* 35 */
+}
+
+static void
+test_journal_and_dedup_records(void **state)
+{
+    rec_journal j = {.kind = REC_J_SETTLE, .amount = -123456, .at_ms = 99}, jo;
+    rec_dedup d = {.seq = 42, .at_ms = -1}, dout;
+    uint8_t jb[REC_JOURNAL_LEN], db[REC_DEDUP_LEN], key[REC_JOURNAL_KEY_MAX];
+
+    (void)state;
+    memset(j.uuid, 0x11, sizeof j.uuid);
+    rec_journal_encode(&j, jb);
+    assert_int_equal(rec_journal_decode(jb, sizeof jb, &jo), TRK_OK);
+    assert_int_equal(jo.kind, REC_J_SETTLE);
+    assert_true(jo.amount == -123456 && jo.at_ms == 99);
+    assert_memory_equal(jo.uuid, j.uuid, sizeof j.uuid);
+    assert_int_equal(rec_journal_decode(jb, sizeof jb - 1, &jo), TRK_ERR_CORRUPT);
+    jb[1] = 9; /* no such kind */
+    assert_int_equal(rec_journal_decode(jb, sizeof jb, &jo), TRK_ERR_CORRUPT);
+    rec_dedup_encode(&d, db);
+    assert_int_equal(rec_dedup_decode(db, sizeof db, &dout), TRK_OK);
+    assert_true(dout.seq == 42 && dout.at_ms == -1);
+    assert_int_equal(rec_dedup_decode(db, sizeof db - 1, &dout), TRK_ERR_CORRUPT);
+    /* A journal key keeps an account's movements together, in seq order. */
+    assert_int_equal(rec_journal_key("ACCT", 258, key), 4 + 1 + 8);
+    assert_memory_equal(key, "ACCT\0\0\0\0\0\0\0\x01\x02", 13);
+    assert_int_equal(rec_journal_key("a/b", 1, key), 0);
+}
+
+static void
+test_audit_and_outbox_records(void **state)
+{
+    trk_audit a, ao;
+    rec_outbox o, oo;
+    uint8_t buf[512];
+    size_t len;
+
+    (void)state;
+    memset(&a, 0, sizeof a);
+    a.at_ms = 5;
+    SET(a.scope, "channel:CRDRGB20");
+    SET(a.uetr, UETR);
+    SET(a.code, "AM04");
+    SET(a.account, "GB33BUKB20201555555555");
+    len = rec_audit_size(&a);
+    assert_true(len > 0 && len <= sizeof buf);
+    assert_int_equal(rec_audit_encode(&a, buf, len), TRK_OK);
+    assert_int_equal(rec_audit_decode(buf, len, &ao), TRK_OK);
+    assert_string_equal(ao.scope, a.scope);
+    assert_string_equal(ao.uetr, UETR);
+    assert_string_equal(ao.code, "AM04");
+    assert_string_equal(ao.account, a.account);
+    assert_int_equal(rec_audit_decode(buf, len - 1, &ao), TRK_ERR_CORRUPT);
+
+    memset(&o, 0, sizeof o);
+    assert_int_equal(rec_uuid_parse(UETR, o.uuid), 0);
+    SET(o.name, "camt.056");
+    SET(o.msg_id, "C123");
+    len = rec_outbox_size(&o);
+    assert_int_equal(rec_outbox_encode(&o, buf, len), TRK_OK);
+    assert_int_equal(rec_outbox_decode(buf, len, &oo), TRK_OK);
+    assert_string_equal(oo.name, "camt.056");
+    assert_string_equal(oo.msg_id, "C123");
+    assert_memory_equal(oo.uuid, o.uuid, sizeof o.uuid);
+    /* A MsgId names a file: nothing that could leave the spool or hide in it. */
+    assert_false(rec_msg_id_ok("../etc"));
+    assert_false(rec_msg_id_ok(".hidden"));
+    assert_false(rec_msg_id_ok("a/b"));
+    assert_false(rec_msg_id_ok(""));
+    assert_false(rec_msg_id_ok("M23456789012345678901234567890123456")); /* 36 */
+    assert_true(rec_msg_id_ok("M2345678901234567890123456789012345"));
+    SET(o.msg_id, ".x");
+    assert_int_equal(rec_outbox_size(&o), 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_account_record),
+        cmocka_unit_test(test_journal_and_dedup_records),
+        cmocka_unit_test(test_audit_and_outbox_records),
         cmocka_unit_test(test_uuid_roundtrip),
         cmocka_unit_test(test_uuid_rejects),
         cmocka_unit_test(test_payment_roundtrip),

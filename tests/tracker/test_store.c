@@ -91,7 +91,7 @@ expect_created(trk_store *s, const char *uetr)
     fx_init(&f, uetr);
     assert_int_equal(trk_payment_get(s, uetr, &p), TRK_OK);
     assert_string_equal(p.uetr, uetr);
-    assert_int_equal(p.state, f.payment.state);
+    assert_int_equal(p.state, TRK_FUNDS_RESERVED); /* VALIDATED + ACCEPT */
     assert_string_equal(p.status, "ACSP");
     assert_string_equal(p.debtor_agent, "CRDRGB20XXX");
     assert_int_equal(p.chain_len, 2);
@@ -952,9 +952,9 @@ test_names(void **state)
 
     (void)state;
     assert_string_equal(trk_strerror(TRK_OK), "success");
-    for (err = TRK_ERR_NOMEM; err >= TRK_ERR_INVALID; err--)
+    for (err = TRK_ERR_NOMEM; err >= TRK_ERR_STATE; err--)
         assert_string_not_equal(trk_strerror(err), "unknown tracker error");
-    assert_string_equal(trk_strerror(TRK_ERR_INVALID - 1), "unknown tracker error");
+    assert_string_equal(trk_strerror(TRK_ERR_STATE - 1), "unknown tracker error");
     assert_string_equal(trk_strerror(1), "unknown tracker error");
     assert_string_equal(trk_strerror(-1), "unknown tracker error");
     assert_string_equal(trk_state_name(TRK_RECEIVED), "RECEIVED");
@@ -962,6 +962,9 @@ test_names(void **state)
     assert_string_equal(trk_state_name(TRK_RETURNED), "RETURNED");
     assert_string_equal(trk_state_name((trk_state)0), "UNKNOWN");
     assert_string_equal(trk_state_name((trk_state)(TRK_RETURNED + 1)), "UNKNOWN");
+    assert_int_equal(trk_state_from_name("CANCEL_PENDING"), TRK_CANCEL_PENDING);
+    assert_int_equal(trk_state_from_name("cancel_pending"), 0);
+    assert_int_equal(trk_state_from_name(NULL), 0);
 }
 
 static void

@@ -6,6 +6,7 @@
 #define CORRIDOR_TESTS_TRK_UTIL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,5 +64,48 @@ void counter_init(counter *c);
 void counter_destroy(counter *c);
 void counter_add(counter *c);
 void counter_wait(counter *c, size_t n);
+
+/* ---- saga fixtures ------------------------------------------------------------------------ */
+
+#define FX_CCY "EUR"
+#define FX_AMOUNT 123456 /* minor units: 1234.56 */
+
+/* Makes the payment funded by `account` (EUR, exponent 2, FX_AMOUNT), with an E2E id and a
+ * pacs.008 MsgId (the event's network_ref) of its own, both derived from the UETR. */
+void fx_fund(fx *f, const char *account);
+
+/* A settable clock for trk_config.now_ms (thread-safe). */
+typedef struct test_clock {
+    _Atomic int64_t ms;
+} test_clock;
+int64_t test_clock_now(void *arg);
+
+/* Creates or updates an account (EUR, exponent 2) and waits. Returns op->rc. */
+int account_put(trk_store *s, const char *id, int64_t balance, const char *owner);
+int64_t account_balance(trk_store *s, const char *id);
+int64_t account_reserved(trk_store *s, const char *id);
+
+/* One TRK_OP_EVENT: an event from `from`, status/reason from the input, a detail, and for
+ * TRK_IN_CANCEL a camt.056 ("camt.056", network_ref "C" + n). */
+typedef struct evx {
+    trk_event event;
+    char detail[256];
+    char msg[256];
+    trk_op op;
+} evx;
+void evx_init(evx *x, const char *uetr, trk_input in, const char *from, unsigned n);
+/* Submits x->op and waits: op->rc. */
+int evx_run(trk_store *s, evx *x);
+/* Shorthand: one input, no dedup key. Returns op->rc; *to (may be NULL) the state after. */
+int input(trk_store *s, const char *uetr, trk_input in, trk_state *to);
+
+trk_state state_of(trk_store *s, const char *uetr);
+unsigned flags_of(trk_store *s, const char *uetr);
+
+/* trk_verify must find nothing wrong. */
+void expect_verified(trk_store *s);
+
+/* Files in a directory whose names end in `suffix` (NULL = all but . and ..). */
+size_t dir_count(const char *dir, const char *suffix);
 
 #endif
