@@ -1,13 +1,13 @@
 /*
  * Payment routes. POST /v1/payments is the spine: parse and check the instruction, build and
  * schema-check the pacs.008, then hand one write (payment + first event + message +
- * idempotency record) to the tracker's writer. The 201 leaves only from the writer's
- * callback, i.e. after the batch holding it is committed and fsync'd.
+ * reservation of the instructed amount + idempotency record) to the tracker's writer. The 201
+ * leaves only from the writer's callback, i.e. after the batch holding it is committed and
+ * fsync'd; a refused reservation is 422 AC01 / AM03 / AM04 and nothing is kept.
  */
 #include "routes.h"
 
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +26,7 @@ typedef struct create_job {
     char *xml;
     size_t xml_len;
     char *resp;
+    trk_state state; /* the state the 201 announces (stored for replays) */
 } create_job;
 
 static void
@@ -37,14 +38,6 @@ job_free(create_job *job)
     free(job->resp);
     free(job->op.replay_body);
     free(job);
-}
-
-static int
-content_type_is(const gw_request *req, const char *type)
-{
-    size_t n = strlen(type);
-    return strncasecmp(req->content_type, type, n) == 0 &&
-           (req->content_type[n] == '\0' || req->content_type[n] == ';');
 }
 
 static void
@@ -75,7 +68,7 @@ event_detail(const iso_instruction *in, const char *instr_id)
 }
 
 static char *
-created_body(const char *uetr)
+created_body(const char *uetr, trk_state state)
 {
     char self[LINK_MAX], track[LINK_MAX], pacs[LINK_MAX];
 
@@ -83,28 +76,38 @@ created_body(const char *uetr)
     snprintf(track, sizeof(track), "/tracker/v6/payments/%s/transactions", uetr);
     snprintf(pacs, sizeof(pacs), "/v1/payments/%s/messages/" MSG_PACS008, uetr);
     json_t *b = json_pack("{s:s,s:s,s:s,s:{s:s,s:s,s:s}}", "uetr", uetr, "state",
-                          trk_state_name(TRK_VALIDATED), "status", "ACSP", "links", "self",
-                          self, "tracker", track, "pacs008", pacs);
+                          trk_state_name(state), "status", "ACSP", "links", "self", self,
+                          "tracker", track, "pacs008", pacs);
     char *s = b ? json_dumps(b, JSON_COMPACT) : NULL;
     json_decref(b);
     return s;
 }
 
-static void
-request_digest(const gw_request *req, unsigned char out[32])
+/* The state the store gives a new payment: SCHEDULED when it is for a later day (UTC). */
+static trk_state
+accepted_state(const iso_instruction *in)
 {
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned int n = 0;
+    char today[11];
+    time_t now = time(NULL);
+    struct tm tm;
 
-    memset(out, 0, 32);
-    if (md == NULL)
-        return;
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-    EVP_DigestUpdate(md, req->method, strlen(req->method) + 1);
-    EVP_DigestUpdate(md, req->path, strlen(req->path) + 1);
-    EVP_DigestUpdate(md, req->body, req->body_len);
-    EVP_DigestFinal_ex(md, out, &n);
-    EVP_MD_CTX_free(md);
+    gmtime_r(&now, &tm);
+    strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+    return strcmp(in->requested_execution_date, today) > 0 ? TRK_SCHEDULED : TRK_FUNDS_RESERVED;
+}
+
+static void
+fill_funds(trk_payment *p, const iso_instruction *in, const iso_pacs008_params *pp)
+{
+    const iso_account *a = &in->debtor.account;
+
+    snprintf(p->debit_account, sizeof(p->debit_account), "%s", a->iban[0] ? a->iban : a->other);
+    snprintf(p->end_to_end_id, sizeof(p->end_to_end_id), "%s", in->end_to_end_id);
+    p->amount_minor = in->amount_minor;
+    p->exponent = in->exponent;
+    snprintf(p->currency, sizeof(p->currency), "%s", in->currency);
+    snprintf(p->execute_on, sizeof(p->execute_on), "%s", in->requested_execution_date);
+    snprintf(p->msg_id, sizeof(p->msg_id), "%s", pp->msg_id);
 }
 
 static void
@@ -136,20 +139,6 @@ fill_event(trk_event *e, const iso_instruction *in, const iso_pacs008_params *pp
     snprintf(e->status, sizeof(e->status), "ACSP");
 }
 
-/* A MsgId: 32 hex digits from a fresh UUID (unique, within Max35Text). */
-static void
-new_msg_id(char out[36])
-{
-    char u[37];
-    size_t n = 0;
-
-    iso_uetr_generate(u);
-    for (size_t i = 0; u[i] != '\0'; i++)
-        if (u[i] != '-')
-            out[n++] = u[i];
-    out[n] = '\0';
-}
-
 /* The UETR a replayed 201 named, for its Location header. */
 static void
 replayed_location(const trk_op *op, char *buf, size_t size)
@@ -159,6 +148,39 @@ replayed_location(const trk_op *op, char *buf, size_t size)
 
     snprintf(buf, size, "/v1/payments/%s", uetr ? uetr : "");
     json_decref(b);
+}
+
+static void
+correct_state(create_job *job)
+{
+    char *body = created_body(job->payment.uetr, job->op.to_state);
+
+    if (body != NULL) {
+        free(job->resp);
+        job->resp = body;
+    }
+}
+
+/* The reservation was refused (DESIGN "Funds are checked before the 201"): nothing is kept. */
+static void
+funds_refused(gw_request *req, const char *reason)
+{
+    static const struct {
+        const char *code, *text;
+    } reasons[] = {
+        {"AC01", "the debtor account is not known here (or not the customer's)"},
+        {"AM03", "the debtor account is held in another currency"},
+        {"AM04", "the debtor account does not hold enough available funds"},
+    };
+    iso_problems pr;
+    const char *text = "the funds could not be reserved";
+
+    for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+        if (strcmp(reason, reasons[i].code) == 0)
+            text = reasons[i].text;
+    iso_problems_init(&pr);
+    iso_problems_add(&pr, "/debtor/account", reason, "%s", text);
+    gw_respond_error(req, 422, reason[0] ? reason : "FUNDS_REFUSED", text, &pr);
 }
 
 static void
@@ -172,6 +194,8 @@ finish_create(void *arg)
     snprintf(location, sizeof(location), "/v1/payments/%s", job->payment.uetr);
     switch (job->op.rc) {
     case TRK_OK:
+        if (job->op.to_state != job->state && job->op.to_state != 0)
+            correct_state(job); /* the day turned between the request and the commit */
         gw_respond(req, 201, "application/json", job->resp, strlen(job->resp), &h, 1);
         job->resp = NULL;
         break;
@@ -189,6 +213,9 @@ finish_create(void *arg)
     case TRK_ERR_EXISTS:
         gw_respond_error(req, 409, "UETR_EXISTS", "a payment with this UETR already exists",
                          NULL);
+        break;
+    case TRK_ERR_FUNDS:
+        funds_refused(req, job->op.funds_reason);
         break;
     default:
         gw_respond_store_error(req, job->op.rc);
@@ -210,7 +237,7 @@ parse_instruction(gw_request *req, iso_instruction *in, iso_problems *pr)
 {
     int rc;
 
-    if (!content_type_is(req, "application/json")) {
+    if (!gw_content_type_is(req, "application/json")) {
         gw_respond_error(req, 415, "UNSUPPORTED_MEDIA_TYPE",
                          "POST /v1/payments takes application/json", NULL);
         return -1;
@@ -241,7 +268,7 @@ static int
 build_message(gw_request *req, create_job *job, const iso_instruction *in,
               iso_pacs008_params *pp, iso_problems *pr)
 {
-    new_msg_id(pp->msg_id);
+    gw_new_msg_id(pp->msg_id);
     pp->created = time(NULL);
     const iso_agent *next = in->n_intermediaries ? &in->intermediaries[0] : &in->creditor_agent;
     snprintf(pp->instructed_bic, sizeof(pp->instructed_bic), "%s", next->bic);
@@ -263,6 +290,7 @@ prepare(create_job *job, const iso_instruction *in, const iso_pacs008_params *pp
     if (iso_instruction_to_json(in, &doc, &doc_len) != ISO_OK)
         return -1;
     fill_payment(&job->payment, in, doc, doc_len);
+    fill_funds(&job->payment, in, pp);
     fill_event(&job->event, in, pp, job->payment.created_ms);
     /* the builder's rule: InstrId is the instruction's, else the MsgId cut to Max16 */
     const char *src = in->instruction_id[0] ? in->instruction_id : pp->msg_id;
@@ -271,7 +299,8 @@ prepare(create_job *job, const iso_instruction *in, const iso_pacs008_params *pp
     instr[n] = '\0';
     job->event.detail = event_detail(in, instr);
     job->event.detail_len = job->event.detail ? strlen(job->event.detail) : 0;
-    job->resp = created_body(in->uetr);
+    job->state = accepted_state(in);
+    job->resp = created_body(in->uetr, job->state);
     return job->event.detail && job->resp ? 0 : -1;
 }
 
@@ -288,7 +317,7 @@ submit(gw_request *req, create_job *job)
     op->msg_len = job->xml_len;
     op->idem_scope = req->principal.name;
     op->idem_key = req->idem_key;
-    request_digest(req, op->idem_digest);
+    gw_request_digest(req, op->idem_digest);
     op->resp_status = 201;
     op->resp_body = job->resp;
     op->resp_len = strlen(job->resp);
@@ -335,15 +364,20 @@ void
 gw_h_payment_get(gw_request *req, gw_route_ctx *ctx)
 {
     trk_event *ev = NULL;
-    size_t n = 0;
+    char(*names)[64] = NULL;
+    size_t n = 0, n_names = 0;
     int rc = trk_events_get(req->app->store, ctx->uetr, &ev, &n);
 
-    if (rc != TRK_OK) {
+    if (rc == TRK_OK)
+        rc = trk_messages_list(req->app->store, ctx->uetr, &names, &n_names);
+    if (rc != TRK_OK)
         gw_respond_store_error(req, rc);
-        return;
-    }
-    gw_respond_json(req, 200, gw_view_payment(&ctx->payment, ev, n), NULL, 0);
+    else
+        gw_respond_json(req, 200,
+                        gw_view_payment(&ctx->payment, ev, n, (const char(*)[64])names, n_names),
+                        NULL, 0);
     trk_events_free(ev, n);
+    free(names);
 }
 
 void
@@ -366,9 +400,8 @@ gw_h_payment_message(gw_request *req, gw_route_ctx *ctx)
 {
     char *buf = NULL;
     size_t len = 0;
-    int rc = strcmp(ctx->name, MSG_PACS008) == 0
-                 ? trk_message_get(req->app->store, ctx->uetr, ctx->name, &buf, &len)
-                 : TRK_ERR_NOTFOUND;
+    /* any message stored for the payment: pacs.008, camt.056, an inbound pacs.002 ... */
+    int rc = trk_message_get(req->app->store, ctx->uetr, ctx->name, &buf, &len);
 
     if (rc == TRK_ERR_NOTFOUND) {
         gw_respond_error(req, 404, "MESSAGE_NOT_FOUND", "no such message for this payment",

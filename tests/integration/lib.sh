@@ -33,7 +33,8 @@ finish() {
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# start_daemon [extra corridord args...]: on a free port, data in $WORK/data.
+# start_daemon [extra corridord args...]: on a free port, data in $WORK/data, the outbox's
+# spool in $WORK/spool.
 start_daemon() {
     local tries=0
     if [ -z "$PORT" ]; then
@@ -41,7 +42,7 @@ start_daemon() {
         while ! port_free "$PORT"; do PORT=$((20000 + RANDOM % 30000)); done
     fi
     (cd "$CORRIDOR_SRC" && CORRIDOR_LISTEN=127.0.0.1:$PORT CORRIDOR_DATA_DIR=$WORK/data \
-        exec "$CORRIDORD" "$@" 2>>"$WORK/daemon.log") &
+        CORRIDOR_SPOOL_DIR=$WORK/spool exec "$CORRIDORD" "$@" 2>>"$WORK/daemon.log") &
     DAEMON_PID=$!
     until curl -s -o /dev/null --max-time 1 --http2 --cacert "$CERTS/ca.crt" \
         --cert "$CERTS/operator.crt" --key "$CERTS/operator.key" "https://127.0.0.1:$PORT/healthz"; do

@@ -19,7 +19,8 @@ check "Location points at the payment" "/v1/payments/$UETR" "$(header location)"
 
 req channel GET "/v1/payments/$UETR"
 check "channel reads its payment" 200 "$STATUS"
-check "view has the saga state" VALIDATED "$(jq -r .state <<<"$BODY")"
+check_match "view has the saga state (funds reserved; sent once the outbox delivered it)" \
+    '^(FUNDS_RESERVED|SENT)$' "$(jq -r .state <<<"$BODY")"
 check "view has the gpi status" ACSP "$(jq -r .status <<<"$BODY")"
 check "view has the amount" "$(payment | jq -r .amount)" "$(jq -r .amount <<<"$BODY")"
 check "view has the initiation event" CTPT "$(jq -r '.events[0].type' <<<"$BODY")"
@@ -70,7 +71,9 @@ done
 req channel GET /v1/payments/00000000-0000-4000-8000-000000000000
 check "unknown UETR: 404" 404 "$STATUS"
 check "404 body has a code" PAYMENT_NOT_FOUND "$(jq -r .code <<<"$BODY")"
-req channel POST /v1/payments -H 'content-type: application/json' -d "$(payment '.customer_id = "OTHER-009"')"
+req channel POST /v1/payments -H 'content-type: application/json' \
+    -d "$(payment '.customer_id = "OTHER-009" | .debtor.account = {"other": "OTHER-009-EUR"}')"
+check "another customer's payment (from its own account): 201" 201 "$STATUS"
 OTHER=$(jq -r .uetr <<<"$BODY")
 req customer GET "/v1/payments/$OTHER"
 check "customer reading another customer's payment: 404" 404 "$STATUS"
