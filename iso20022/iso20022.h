@@ -42,7 +42,13 @@ const char *iso_strerror(int err);
 #define ISO_MAX_EXECUTION_DAYS 365
 #define ISO_MAX_XML_BYTES (1024 * 1024)
 #define ISO_MAX_XML_DEPTH 32
-#define ISO_MAX_XML_NODES 20000
+#define ISO_MAX_XML_NODES 50000 /* elements and comments; raised from 20000 so that a pain.001
+                                  * of ISO_MAX_PAIN001_TX ordinary transactions fits */
+/* Added: an attribute value (Ccy, xmlns URIs, xsi:schemaLocation are all far shorter), and a
+ * whole start tag; the tag limit is checked before parsing, because libxml2 2.9 compares the
+ * attributes of one tag pairwise (quadratic) before any callback could stop it. */
+#define ISO_MAX_XML_ATTR_LEN 1024
+#define ISO_MAX_XML_TAG_BYTES 8192
 
 /* A validation problem: where (JSON pointer or XPath), a machine code, and a sentence. */
 typedef struct iso_problem {
@@ -191,6 +197,142 @@ int iso_pacs008_build(const iso_ctx *ctx, const iso_instruction *in,
  * ISO_MAX_XML_BYTES is ISO_ERR_TOOLARGE.
  */
 int iso_validate(const iso_ctx *ctx, const char *xml, size_t len, iso_problems *pr);
+
+
+/* ---- pain.001 in (customer credit transfer initiation) ------------------------------------ */
+
+#define ISO_MAX_PAIN001_TX 1000 /* transactions in one pain.001 (all PmtInf together) */
+
+/* One transaction of a pain.001, translated. */
+typedef struct iso_pain001_tx {
+    iso_instruction in;   /* what the model holds (ownership, funds, tracking, views) */
+    char msg_id[36];      /* the MsgId generated for its pacs.008 */
+    char instructed_bic[12];
+    char *pacs008;        /* the pacs.008 envelope built by XSLT, profile-checked; owned */
+    size_t pacs008_len;
+} iso_pain001_tx;
+
+typedef struct iso_pain001 {
+    char version[24];     /* "pain.001.001.09" or "pain.001.001.03" */
+    char message_id[36];  /* GrpHdr/MsgId of the pain.001 */
+    char customer_id[36]; /* InitgPty/Id: OrgId/Othr/Id, else PrvtId/Othr/Id */
+    iso_pain001_tx *tx;   /* owned array of n_tx */
+    size_t n_tx;
+} iso_pain001;
+
+/*
+ * Read a pain.001.001.09 or .03 (bare Document, or AppHdr + Document, or Envelope), check it
+ * against Corridor's inbound profile, translate every CdtTrfTxInf into its own pacs.008.001.08
+ * through the XSLT stylesheets in iso20022/xslt (compiled once in iso_ctx_new; generated values
+ * — UETR when the pain.001 has none, MsgId, creation time — passed as stylesheet parameters),
+ * apply the business rules to each and validate each pacs.008 against the project profile.
+ * All-or-nothing: any problem in any transaction → no output, every problem listed (XPath).
+ * Returns ISO_OK, ISO_ERR_SYNTAX (not well-formed, DTD, limits: HTTP 400), ISO_ERR_TOOLARGE,
+ * ISO_ERR_INVALID (422; an unsupported message or version too, code UNSUPPORTED_MESSAGE),
+ * ISO_ERR_NOMEM. iso_pain001_free(NULL) is a no-op; it frees the contents, not `p` itself.
+ */
+int iso_pain001_read(const iso_ctx *ctx, const char *xml, size_t len, time_t now,
+                     iso_pain001 *out, iso_problems *pr);
+void iso_pain001_free(iso_pain001 *p);
+
+/* ---- Messages out: pain.002 (to the customer), camt.056 (recall, bank to bank) ------------- */
+
+typedef struct iso_pain002_params {
+    char msg_id[36];
+    time_t created;
+    char initiating_party[36];    /* the customer id the report is for */
+    char debtor_agent_bic[12];    /* the bank reporting */
+    char original_msg_id[36];     /* the pain.001 MsgId, or the channel's end-to-end id for JSON */
+    char original_msg_name[24];   /* "pain.001.001.09" ... */
+    char original_e2e_id[36];
+    char original_instr_id[36];
+    char uetr[37];
+    char status[5];               /* ExternalPaymentTransactionStatus1Code: ACSP, ACCC, RJCT, PDNG */
+    char reason[5];               /* ISO reason code, may be empty */
+    int64_t amount_minor;
+    int exponent;
+    char currency[4];
+} iso_pain002_params;
+/* A bare pain.002.001.10 Document (it travels bank to customer: no AppHdr), profile-checked. */
+int iso_pain002_build(const iso_ctx *ctx, const iso_pain002_params *p, char **xml,
+                      size_t *xml_len, iso_problems *pr);
+
+typedef struct iso_camt056_params {
+    char msg_id[36];              /* Assgnmt/Id and AppHdr/BizMsgIdr */
+    time_t created;
+    char assigner_bic[12];        /* the debtor agent (us); AppHdr Fr */
+    char assignee_bic[12];        /* the agent the pacs.008 went to; AppHdr To */
+    char case_id[36];             /* Case/Id */
+    char original_msg_id[36];     /* the pacs.008 MsgId */
+    char original_instr_id[36];
+    char original_e2e_id[36];
+    char uetr[37];
+    int64_t amount_minor;         /* OrgnlIntrBkSttlmAmt */
+    int exponent;
+    char currency[4];
+    char settlement_date[11];     /* OrgnlIntrBkSttlmDt */
+    char reason[5];               /* CxlRsnInf/Rsn/Cd: DUPL, CUST, UPAY, FRAD, TECH, AGNT, CURR, ... */
+} iso_camt056_params;
+/* A camt.056.001.08 in an Envelope with its head.001.001.02 AppHdr, profile-checked. */
+int iso_camt056_build(const iso_ctx *ctx, const iso_camt056_params *p, char **xml,
+                      size_t *xml_len, iso_problems *pr);
+
+/* ---- Messages in: pacs.002, pacs.004, camt.029 ------------------------------------------- */
+
+typedef enum iso_msg_kind {
+    ISO_MSG_PACS002 = 1, /* FIToFIPmtStsRpt: a status (ACSP / ACCC / RJCT ...) */
+    ISO_MSG_PACS004,     /* PmtRtr: the payment comes back */
+    ISO_MSG_CAMT029,     /* RsltnOfInvstgtn: answer to our camt.056 (CNCL / RJCR / PDCR) */
+} iso_msg_kind;
+
+#define ISO_MAX_CHARGES 8
+typedef struct iso_charge {
+    int64_t amount_minor;
+    int exponent;
+    char currency[4];
+    char agent_bic[12];
+} iso_charge;
+
+typedef struct iso_amount {
+    int present;
+    int64_t minor;
+    int exponent;
+    char currency[4];
+} iso_amount;
+
+/* One inbound status message, read into plain data for the tracker. */
+typedef struct iso_status_msg {
+    iso_msg_kind kind;
+    char msg_name[24];        /* e.g. "pacs.002.001.10" */
+    char msg_id[36];          /* GrpHdr/MsgId, or Assgnmt/Id for camt.029 */
+    int has_header;           /* an AppHdr was present */
+    char from_bic[12];        /* AppHdr Fr, else InstgAgt (pacs) / Assgnr (camt.029) */
+    char to_bic[12];          /* AppHdr To, else InstdAgt / Assgne */
+    char uetr[37];            /* the original payment's UETR (OrgnlUETR) */
+    char original_msg_id[36];
+    char original_instr_id[36];
+    char original_e2e_id[36];
+    char status[5];           /* pacs.002 TxSts; camt.029 CNCL / RJCR / PDCR; pacs.004 empty */
+    char reason[5];           /* StsRsnInf / RtrRsnInf / CxlStsRsnInf reason code, may be empty */
+    iso_amount amount;        /* pacs.004 RtrdIntrBkSttlmAmt; pacs.002 if it carries one */
+    char settlement_date[11];
+    iso_charge charges[ISO_MAX_CHARGES];
+    size_t n_charges;
+} iso_status_msg;
+
+/*
+ * Read a pacs.002.001.10, pacs.004.001.09 or camt.029.001.09: bare Document, AppHdr +
+ * Document, or a SWIFT-style Envelope holding both. Checked against Corridor's inbound
+ * profiles (and the header's Fr/To against the message's agents). One transaction per
+ * message. Another message type or version → ISO_ERR_INVALID with problem code
+ * UNSUPPORTED_MESSAGE naming the supported ones. Other returns as iso_pain001_read.
+ */
+int iso_status_read(const iso_ctx *ctx, const char *xml, size_t len, iso_status_msg *out,
+                    iso_problems *pr);
+
+/* The message as an Envelope (urn:swift:xsd:envelope) holding AppHdr (if any) + Document,
+ * the form Corridor stores and serves. An Envelope comes back as a copy. *out malloc'd. */
+int iso_envelope(const char *xml, size_t len, char **out, size_t *out_len);
 
 #ifdef __cplusplus
 }

@@ -3,7 +3,8 @@
  * back.
  *
  * Every problem is reported with the JSON pointer of the value it concerns and one of these
- * machine codes (stable: clients and the .expect files in samples/invalid/ depend on them):
+ * machine codes (stable: clients and the .expect files in samples/invalid/ depend on them).
+ * The leaf rules live in check.c, shared with the pain.001 reader:
  *
  *   JSON_SYNTAX           not JSON (path "", text has line and column); also duplicate keys
  *   TOO_LARGE             the body is over ISO_MAX_JSON_BYTES (path "")
@@ -12,7 +13,8 @@
  *   UNKNOWN_FIELD         a field the instruction does not have, at any level
  *   EMPTY                 a text field is ""
  *   MAX_LENGTH            a text field is longer than its ISO 20022 Max length
- *   CHARSET               a text field has characters outside the CBPR+ restricted set
+ *   CHARSET               a text field has characters outside the CBPR+ restricted set; for
+ *                         end_to_end_id and instruction_id outside the FIN-X set (CBPR+ refs)
  *   SLASH                 instruction_id starts or ends with '/' or contains "//"
  *   UETR_INVALID          uetr is not a canonical lower-case UUID v4
  *   IBAN_INVALID          not an IBAN: upper case, no spaces, country length, check digits
@@ -41,7 +43,6 @@
 #include <string.h>
 
 #define PATH_SIZE sizeof(((iso_problem *)0)->path)
-#define PURPOSE_MAX 4
 #define AMOUNT_TEXT_SIZE 32 /* sign, 19 digits, '.', NUL */
 #define MEMBER_SIZE(type, member) sizeof(((type *)0)->member)
 /* A text field's Max length is its buffer less the NUL. */
@@ -109,143 +110,86 @@ copy_into(char *dst, size_t size, const char *s)
     snprintf(dst, size, "%s", s);
 }
 
-/* A text field: Max length in characters and the CBPR+ restricted character set. */
-static int
-text_ok(struct reader *rd, const struct field *f, const char *path, const char *s)
-{
-    int ok = 1;
-
-    if (*s == '\0') {
-        iso_problems_add(rd->pr, path, "EMPTY", "must not be empty");
-        return 0;
-    }
-    if (iso_utf8_chars(s) > f->max) {
-        iso_problems_add(rd->pr, path, "MAX_LENGTH", "is longer than %zu characters", f->max);
-        ok = 0;
-    }
-    if (!iso_text_charset_ok(s)) {
-        iso_problems_add(rd->pr, path, "CHARSET",
-                         "may hold only letters, digits and these: %s (CBPR+ character set)",
-                         ISO_CHARSET_EXTRA);
-        ok = 0;
-    }
-    return ok;
-}
-
 static void
 read_text(struct reader *rd, const struct field *f, const char *path, json_t *v, char *dst)
 {
     const char *s = want_string(rd, path, v);
 
-    if (s != NULL && text_ok(rd, f, path, s))
+    if (s != NULL && iso_check_text(rd->pr, path, s, f->max, ISO_CHARSET_CBPR))
         copy_into(dst, f->max + 1, s);
 }
 
-/* CBPR+ InstrId: besides the text rules, no '/' at either end and no "//". */
+/* A reference the pacs.008 carries (EndToEndId): FIN-X, as CBPR+ demands. */
+static void
+read_reference(struct reader *rd, const struct field *f, const char *path, json_t *v, char *dst)
+{
+    const char *s = want_string(rd, path, v);
+
+    if (s != NULL && iso_check_text(rd->pr, path, s, f->max, ISO_CHARSET_FINX))
+        copy_into(dst, f->max + 1, s);
+}
+
 static void
 read_instruction_id(struct reader *rd, const struct field *f, const char *path, json_t *v,
                     char *dst)
 {
     const char *s = want_string(rd, path, v);
-    size_t len;
 
-    if (s == NULL || !text_ok(rd, f, path, s))
-        return;
-    len = strlen(s);
-    if (s[0] == '/' || s[len - 1] == '/' || strstr(s, "//") != NULL) {
-        iso_problems_add(rd->pr, path, "SLASH", "must not start or end with '/' nor hold '//'");
-        return;
-    }
-    copy_into(dst, f->max + 1, s);
+    if (s != NULL && iso_check_instruction_id(rd->pr, path, s, f->max))
+        copy_into(dst, f->max + 1, s);
 }
 
-/* A leaf checked by a predicate from rules.c, refused with one code. */
+/* A leaf checked by one of check.c's rules. */
 static void
 read_checked(struct reader *rd, const struct field *f, const char *path, json_t *v, char *dst,
-             int (*valid)(const char *), const char *code, const char *text)
+             int (*check)(iso_problems *, const char *, const char *))
 {
     const char *s = want_string(rd, path, v);
 
-    if (s == NULL)
-        return;
-    if (strlen(s) > f->max || !valid(s)) {
-        iso_problems_add(rd->pr, path, code, "%s", text);
-        return;
-    }
-    copy_into(dst, f->max + 1, s);
+    if (s != NULL && check(rd->pr, path, s))
+        copy_into(dst, f->max + 1, s);
 }
 
 static void
 read_uetr(struct reader *rd, const struct field *f, const char *path, json_t *v, char *dst)
 {
-    read_checked(rd, f, path, v, dst, iso_uetr_valid, "UETR_INVALID",
-                 "must be a lower-case UUID v4 (xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx)");
+    read_checked(rd, f, path, v, dst, iso_check_uetr);
 }
 
 static void
 read_iban(struct reader *rd, const struct field *f, const char *path, json_t *v, char *dst)
 {
-    read_checked(rd, f, path, v, dst, iso_iban_valid, "IBAN_INVALID",
-                 "is not a valid IBAN (upper case, no spaces, the country's length, check "
-                 "digits)");
+    read_checked(rd, f, path, v, dst, iso_check_iban);
 }
 
 static void
 read_bic(struct reader *rd, const struct field *f, const char *path, json_t *v, char *dst)
 {
-    read_checked(rd, f, path, v, dst, iso_bic_valid, "BIC_INVALID",
-                 "is not a BIC (ISO 9362: 8 or 11 upper-case letters and digits)");
+    read_checked(rd, f, path, v, dst, iso_check_bic);
 }
 
 static void
 read_country(struct reader *rd, const struct field *f, const char *path, json_t *v, char *dst)
 {
-    read_checked(rd, f, path, v, dst, iso_country_valid, "COUNTRY_INVALID",
-                 "is not an ISO 3166 alpha-2 country code (upper case)");
-}
-
-static int
-charge_bearer_valid(const char *s)
-{
-    return strcmp(s, "DEBT") == 0 || strcmp(s, "CRED") == 0 || strcmp(s, "SHAR") == 0;
+    read_checked(rd, f, path, v, dst, iso_check_country);
 }
 
 static void
 read_charge_bearer(struct reader *rd, const struct field *f, const char *path, json_t *v, char *dst)
 {
-    read_checked(rd, f, path, v, dst, charge_bearer_valid, "CHARGE_BEARER_INVALID",
-                 "must be DEBT, CRED or SHAR");
-}
-
-static int
-purpose_valid(const char *s)
-{
-    size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
-
-    return n >= 1 && n <= PURPOSE_MAX && s[n] == '\0';
+    read_checked(rd, f, path, v, dst, iso_check_charge_bearer);
 }
 
 static void
 read_purpose(struct reader *rd, const struct field *f, const char *path, json_t *v, char *dst)
 {
-    read_checked(rd, f, path, v, dst, purpose_valid, "PURPOSE_INVALID",
-                 "must be an ExternalPurpose1Code: 1 to 4 upper-case letters or digits");
+    read_checked(rd, f, path, v, dst, iso_check_purpose);
 }
 
 static void
 read_currency(struct reader *rd, const struct field *f, const char *path, json_t *v, char *dst)
 {
-    const char *s = want_string(rd, path, v);
-
-    if (s == NULL)
-        return;
-    if (!iso_currency_known(s))
-        iso_problems_add(rd->pr, path, "CURRENCY_UNKNOWN", "is not an ISO 4217 currency code");
-    else if (iso_currency_exponent(s) < 0)
-        iso_problems_add(rd->pr, path, "CURRENCY_NOT_ALLOWED",
-                         "%s is not money a payment can carry (metal, SDR, test code)", s);
-    else
-        copy_into(dst, f->max + 1, s);
+    read_checked(rd, f, path, v, dst, iso_check_currency);
 }
 
 /* The exponent of the instruction's currency, or -1 while the currency is not usable. */
@@ -257,52 +201,21 @@ root_exponent(const struct reader *rd)
     return ccy ? iso_currency_exponent(ccy) : -1;
 }
 
-static void
-amount_problem(struct reader *rd, const char *path, enum iso_amount_verdict verdict, int exp)
-{
-    switch (verdict) {
-    case ISO_AMOUNT_MALFORMED:
-        iso_problems_add(rd->pr, path, "AMOUNT_INVALID",
-                         "must be a decimal string such as \"1234.56\" (no sign, exponent, "
-                         "spaces or leading zeros)");
-        break;
-    case ISO_AMOUNT_ZERO:
-        iso_problems_add(rd->pr, path, "AMOUNT_INVALID", "must be greater than zero");
-        break;
-    case ISO_AMOUNT_PRECISION:
-        iso_problems_add(rd->pr, path, "AMOUNT_PRECISION", "has more than %d decimals",
-                         exp >= 0 ? exp : ISO_MAX_AMOUNT_FRACTION);
-        break;
-    case ISO_AMOUNT_TOO_LARGE:
-        iso_problems_add(rd->pr, path, "AMOUNT_TOO_LARGE", "has more than %d digits",
-                         ISO_MAX_AMOUNT_DIGITS);
-        break;
-    case ISO_AMOUNT_OK:
-        break;
-    }
-}
-
 /* dst is the instruction itself: the amount fills amount_minor and exponent. */
 static void
 read_amount(struct reader *rd, const struct field *f, const char *path, json_t *v, char *dst)
 {
     iso_instruction *in = (iso_instruction *)(void *)dst;
-    const char *s;
     int exp = root_exponent(rd);
     int64_t minor = 0;
-    enum iso_amount_verdict verdict;
 
     (void)f;
     if (!json_is_string(v)) {
         iso_problems_add(rd->pr, path, "TYPE", "must be a string holding a decimal amount");
         return;
     }
-    s = json_string_value(v);
-    verdict = iso_amount_check(s, exp, &minor);
-    if (verdict != ISO_AMOUNT_OK) {
-        amount_problem(rd, path, verdict, exp);
+    if (!iso_check_amount(rd->pr, path, json_string_value(v), exp, &minor))
         return;
-    }
     in->amount_minor = minor;
     in->exponent = exp;
 }
@@ -311,20 +224,9 @@ static void
 read_date(struct reader *rd, const struct field *f, const char *path, json_t *v, char *dst)
 {
     const char *s = want_string(rd, path, v);
-    int64_t days;
 
-    if (s == NULL)
-        return;
-    if (!iso_date_parse(s, &days)) {
-        iso_problems_add(rd->pr, path, "DATE_INVALID", "must be a calendar date YYYY-MM-DD");
-        return;
-    }
-    if (days < rd->today || days > rd->today + ISO_MAX_EXECUTION_DAYS) {
-        iso_problems_add(rd->pr, path, "DATE_OUT_OF_RANGE",
-                         "must be from today to %d days ahead (UTC)", ISO_MAX_EXECUTION_DAYS);
-        return;
-    }
-    copy_into(dst, f->max + 1, s);
+    if (s != NULL && iso_check_date(rd->pr, path, s, rd->today, "DATE_OUT_OF_RANGE"))
+        copy_into(dst, f->max + 1, s);
 }
 
 /* ---- objects ------------------------------------------------------------------------------- */
@@ -465,7 +367,7 @@ read_intermediaries(struct reader *rd, const struct field *f, const char *path, 
 
 /* Fields whose reader fills several members take the whole instruction (offset 0). */
 static const struct field instruction_fields[] = {
-    {"end_to_end_id", 1, TEXT(iso_instruction, end_to_end_id), read_text},
+    {"end_to_end_id", 1, TEXT(iso_instruction, end_to_end_id), read_reference},
     {"customer_id", 1, TEXT(iso_instruction, customer_id), read_text},
     {"instruction_id", 0, TEXT(iso_instruction, instruction_id), read_instruction_id},
     {"uetr", 0, TEXT(iso_instruction, uetr), read_uetr},

@@ -4,6 +4,7 @@
 #include "iso20022.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -67,11 +68,53 @@ trim_cut_utf8(char *s)
         s[lead] = '\0';
 }
 
+/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, surrogates or code points
+ * over U+10FFFF), or 0 when it is not one. */
+static size_t
+utf8_valid_seq(const unsigned char *s)
+{
+    size_t n = utf8_seq_len(s[0]);
+    uint32_t cp;
+
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] < 0xC2 || s[0] > 0xF4)
+        return 0;
+    cp = s[0] & (0xFF >> (n + 1));
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+/*
+ * libxml2 quotes the input in its messages, and after an encoding error it goes on reading the
+ * rest as Latin-1: a problem can hold bytes that are not UTF-8. Each such byte becomes '?', so
+ * every problem is valid UTF-8 (the gateway hands them to jansson, which refuses anything else).
+ */
+static void
+utf8_sanitize(char *s)
+{
+    while (*s != '\0') {
+        size_t n = utf8_valid_seq((const unsigned char *)s);
+        if (n == 0)
+            *s++ = '?';
+        else
+            s += n;
+    }
+}
+
 static void
 copy_field(char *dst, size_t size, const char *src)
 {
     snprintf(dst, size, "%s", src ? src : "");
     trim_cut_utf8(dst);
+    utf8_sanitize(dst);
 }
 
 void
@@ -91,4 +134,5 @@ iso_problems_add(iso_problems *pr, const char *path, const char *code, const cha
     vsnprintf(p->text, sizeof(p->text), fmt, ap);
     va_end(ap);
     trim_cut_utf8(p->text);
+    utf8_sanitize(p->text);
 }

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define IBAN_MIN_LEN 5
 #define IBAN_MAX_LEN 34
@@ -211,6 +212,16 @@ int
 iso_bic8_equal(const char *a, const char *b)
 {
     return iso_bic_valid(a) && iso_bic_valid(b) && strncmp(a, b, BIC8_LEN) == 0;
+}
+
+/* A BIC8 names the head office, the same party as its BIC11 with branch "XXX". */
+int
+iso_bic_same_party(const char *a, const char *b)
+{
+    const char *ta = strlen(a) == BIC8_LEN ? "XXX" : a + BIC8_LEN;
+    const char *tb = strlen(b) == BIC8_LEN ? "XXX" : b + BIC8_LEN;
+
+    return iso_bic8_equal(a, b) && strcmp(ta, tb) == 0;
 }
 
 int
@@ -422,6 +433,16 @@ iso_date_parse(const char *s, int64_t *days)
     return 1;
 }
 
+void
+iso_datetime(time_t t, char buf[ISO_TIME_TEXT_SIZE])
+{
+    struct tm tm;
+
+    buf[0] = '\0';
+    if (gmtime_r(&t, &tm) != NULL)
+        strftime(buf, ISO_TIME_TEXT_SIZE, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+}
+
 int64_t
 iso_days_of(time_t t)
 {
@@ -440,6 +461,16 @@ iso_text_charset_ok(const char *s)
         if (!is_upper_alnum(c) && !(c >= 'a' && c <= 'z') && strchr(ISO_CHARSET_EXTRA, c) == NULL)
             return 0;
     }
+    return 1;
+}
+
+int
+iso_text_finx_ok(const char *s)
+{
+    for (; *s; s++)
+        if (!is_upper_alnum(*s) && !(*s >= 'a' && *s <= 'z') &&
+            strchr(ISO_CHARSET_FINX_EXTRA, *s) == NULL)
+            return 0;
     return 1;
 }
 

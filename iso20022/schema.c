@@ -1,28 +1,23 @@
 /*
- * schema.c — the profile schemas: compiled once into an iso_ctx, then used read-only by any
- * number of threads, each validation with its own xmlSchemaValidCtxt and its own error
- * callbacks (no global libxml2 error handler is ever set).
+ * schema.c — the profile schemas: compiled once into an iso_ctx (with the XSLT stylesheets,
+ * xslt.c), then used read-only by any number of threads, each validation with its own
+ * xmlSchemaValidCtxt and its own error callbacks (no global libxml2 error handler is ever set).
  *
- * Problem codes (path: the XPath of the node from xmlGetNodePath, or "" for the document):
- *   SCHEMA       the element breaks its profile schema (text: libxml2's message)
- *   UNSUPPORTED  a root element no profile covers
- *   XML_SYNTAX   not well-formed, or not namespace-well-formed (text has line and column)
- *   XML_DTD      the document has a DOCTYPE: refused before its internal subset is read
- *   XML_LIMIT    more than ISO_MAX_XML_NODES nodes or ISO_MAX_XML_DEPTH levels
- *   TOO_LARGE    more than ISO_MAX_XML_BYTES
+ * Problem codes (path: the XPath of the node, local names, or "" for the document):
+ *   SCHEMA       the element breaks its profile schema (text: libxml2's message); for
+ *                iso_validate also an Envelope that holds something besides AppHdr, Document
+ *   UNSUPPORTED  (iso_validate) a root element no profile covers
+ * and those of the parser (xml.c): XML_SYNTAX, XML_DTD, XML_LIMIT, XML_PI, XML_XINCLUDE,
+ * TOO_LARGE.
  */
 #include "iso_int.h"
 
 #include <libxml/parser.h>
-#include <libxml/parserInternals.h>
-#include <libxml/SAX2.h>
 #include <libxml/xmlschemas.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct iso_ctx {
-    xmlSchemaPtr schemas[ISO_SCHEMA_COUNT];
-};
+#define PATH_SIZE sizeof(((iso_problem *)0)->path)
 
 static const struct {
     const unsigned char *bytes;
@@ -30,7 +25,40 @@ static const struct {
 } embedded[ISO_SCHEMA_COUNT] = {
     [ISO_SCHEMA_PACS008] = {iso_xsd_pacs008, &iso_xsd_pacs008_len},
     [ISO_SCHEMA_HEAD001] = {iso_xsd_head001, &iso_xsd_head001_len},
+    [ISO_SCHEMA_HEAD001_IN] = {iso_xsd_head001in, &iso_xsd_head001in_len},
+    [ISO_SCHEMA_PAIN001_09] = {iso_xsd_pain00109, &iso_xsd_pain00109_len},
+    [ISO_SCHEMA_PAIN001_03] = {iso_xsd_pain00103, &iso_xsd_pain00103_len},
+    [ISO_SCHEMA_PAIN002] = {iso_xsd_pain002, &iso_xsd_pain002_len},
+    [ISO_SCHEMA_CAMT056] = {iso_xsd_camt056, &iso_xsd_camt056_len},
+    [ISO_SCHEMA_PACS002] = {iso_xsd_pacs002, &iso_xsd_pacs002_len},
+    [ISO_SCHEMA_PACS004] = {iso_xsd_pacs004, &iso_xsd_pacs004_len},
+    [ISO_SCHEMA_CAMT029] = {iso_xsd_camt029, &iso_xsd_camt029_len},
 };
+
+/* Every message Corridor has a profile for; `inbound`: Corridor receives it. */
+static const struct {
+    const char *ns;
+    enum iso_schema_id schema;
+    int inbound;
+} messages[] = {
+    {ISO_NS_PACS008, ISO_SCHEMA_PACS008, 0},   {ISO_NS_PAIN002, ISO_SCHEMA_PAIN002, 0},
+    {ISO_NS_CAMT056, ISO_SCHEMA_CAMT056, 0},   {ISO_NS_PAIN001_09, ISO_SCHEMA_PAIN001_09, 1},
+    {ISO_NS_PAIN001_03, ISO_SCHEMA_PAIN001_03, 1}, {ISO_NS_PACS002, ISO_SCHEMA_PACS002, 1},
+    {ISO_NS_PACS004, ISO_SCHEMA_PACS004, 1},   {ISO_NS_CAMT029, ISO_SCHEMA_CAMT029, 1},
+};
+
+enum iso_schema_id
+iso_schema_for(const char *ns, int *inbound)
+{
+    for (size_t i = 0; i < sizeof(messages) / sizeof(messages[0]); i++) {
+        if (strcmp(messages[i].ns, ns) == 0) {
+            if (inbound != NULL)
+                *inbound = messages[i].inbound;
+            return messages[i].schema;
+        }
+    }
+    return ISO_SCHEMA_COUNT;
+}
 
 /* ---- compile ------------------------------------------------------------------------------- */
 
@@ -67,6 +95,8 @@ iso_ctx_new(iso_ctx **ctx)
         return ISO_ERR_NOMEM;
     for (int id = 0; id < ISO_SCHEMA_COUNT && rc == ISO_OK; id++)
         rc = compile((enum iso_schema_id)id, &(*ctx)->schemas[id]);
+    if (rc == ISO_OK)
+        rc = iso_xslt_init(*ctx);
     if (rc != ISO_OK) {
         iso_ctx_free(*ctx);
         *ctx = NULL;
@@ -81,17 +111,11 @@ iso_ctx_free(iso_ctx *ctx)
         return;
     for (int id = 0; id < ISO_SCHEMA_COUNT; id++)
         xmlSchemaFree(ctx->schemas[id]);
+    iso_xslt_cleanup(ctx);
     free(ctx);
 }
 
 /* ---- validate one element ------------------------------------------------------------------ */
-
-/* The XPath of node (or "" without one); the caller xmlFree()s a non-NULL result. */
-static xmlChar *
-node_path(const void *node)
-{
-    return node != NULL ? xmlGetNodePath((const xmlNode *)node) : NULL;
-}
 
 /* libxml2 messages end with a newline; the problem text does not. */
 static void
@@ -105,13 +129,12 @@ add_libxml_problem(iso_problems *pr, const char *path, const char *code, const c
 static void
 collect_schema_error(void *arg, xmlErrorPtr err)
 {
-    xmlChar *path;
+    char path[PATH_SIZE];
 
     if (err->level < XML_ERR_ERROR)
         return;
-    path = node_path(err->node);
-    add_libxml_problem(arg, path ? (const char *)path : "", "SCHEMA", err->message);
-    xmlFree(path);
+    iso_xml_path(err->node, path, sizeof(path));
+    add_libxml_problem(arg, path, "SCHEMA", err->message);
 }
 
 int
@@ -130,208 +153,69 @@ iso_validate_element(const iso_ctx *ctx, enum iso_schema_id id, xmlNodePtr elem,
         return ISO_OK;
     if (r < 0)
         return ISO_ERR_NOMEM; /* libxml2 reports an internal failure, in practice memory */
-    if (pr->n + pr->dropped == before) {
-        xmlChar *path = node_path(elem);
-        iso_problems_add(pr, path ? (const char *)path : "", "SCHEMA", "not valid");
-        xmlFree(path);
-    }
+    if (pr->n + pr->dropped == before)
+        iso_problem_at(pr, elem, "SCHEMA", "not valid");
     return ISO_ERR_INVALID;
 }
 
-/* ---- parse --------------------------------------------------------------------------------- */
-
-/*
- * What the parser callbacks found. They reach it through the parser context's _private, as
- * libxml2 passes the context itself as userData.
- */
-struct parse_state {
-    iso_problems *pr;
-    int refused; /* ISO_ERR_SYNTAX already reported: DTD or limit */
-    size_t nodes, depth;
-};
-
-static void
-collect_parse_error(void *arg, xmlErrorPtr err)
+int
+iso_validate_parts(const iso_ctx *ctx, const struct iso_parts *parts, enum iso_schema_id hdr_id,
+                   enum iso_schema_id doc_id, iso_problems *pr)
 {
-    xmlParserCtxtPtr pc = arg;
-    struct parse_state *st = pc->_private;
+    int rc = ISO_OK;
 
-    if (err->level < XML_ERR_ERROR || st->refused)
-        return;
-    iso_problems_add(st->pr, "", "XML_SYNTAX", "line %d, column %d: %.*s", err->line, err->int2,
-                     (int)strcspn(err->message ? err->message : "", "\n"),
-                     err->message ? err->message : "");
+    if (parts->hdr != NULL)
+        rc = iso_validate_element(ctx, hdr_id, parts->hdr, pr);
+    if (rc != ISO_ERR_NOMEM)
+        rc = iso_rc_merge(rc, iso_validate_element(ctx, doc_id, parts->doc, pr));
+    return rc;
 }
 
-static void
-refuse(xmlParserCtxtPtr pc, const char *code, const char *text)
-{
-    struct parse_state *st = pc->_private;
+/* ---- iso_validate: the root picks the profile ---------------------------------------------- */
 
-    iso_problems_add(st->pr, "", code, "%s", text);
-    st->refused = 1;
-    xmlStopParser(pc);
-}
-
-/* A DOCTYPE stops the parse before its internal subset (entities) is read. */
-static void
-on_doctype(void *arg, const xmlChar *name, const xmlChar *external_id, const xmlChar *system_id)
-{
-    (void)name;
-    (void)external_id;
-    (void)system_id;
-    refuse(arg, "XML_DTD", "documents with a DTD are refused");
-}
-
-/* Counted while parsing, so an oversized tree is never built. */
-static int
-count_node(xmlParserCtxtPtr pc)
-{
-    struct parse_state *st = pc->_private;
-
-    if (++st->nodes <= ISO_MAX_XML_NODES)
-        return 1;
-    refuse(pc, "XML_LIMIT", "too many nodes");
-    return 0;
-}
-
-static void
-on_start(void *arg, const xmlChar *name, const xmlChar *prefix, const xmlChar *uri, int n_ns,
-         const xmlChar **ns, int n_attrs, int n_defaulted, const xmlChar **attrs)
-{
-    xmlParserCtxtPtr pc = arg;
-    struct parse_state *st = pc->_private;
-
-    if (!count_node(pc))
-        return;
-    if (++st->depth > ISO_MAX_XML_DEPTH) {
-        refuse(pc, "XML_LIMIT", "elements nested too deep");
-        return;
-    }
-    xmlSAX2StartElementNs(arg, name, prefix, uri, n_ns, ns, n_attrs, n_defaulted, attrs);
-}
-
-static void
-on_end(void *arg, const xmlChar *name, const xmlChar *prefix, const xmlChar *uri)
-{
-    xmlParserCtxtPtr pc = arg;
-    struct parse_state *st = pc->_private;
-
-    st->depth--;
-    xmlSAX2EndElementNs(arg, name, prefix, uri);
-}
-
-static void
-on_comment(void *arg, const xmlChar *text)
-{
-    if (count_node(arg))
-        xmlSAX2Comment(arg, text);
-}
-
-static void
-on_pi(void *arg, const xmlChar *target, const xmlChar *data)
-{
-    if (count_node(arg))
-        xmlSAX2ProcessingInstruction(arg, target, data);
-}
-
-static void
-hook(xmlParserCtxtPtr pc, struct parse_state *st)
-{
-    pc->_private = st;
-    pc->sax->serror = collect_parse_error;
-    pc->sax->internalSubset = on_doctype;
-    pc->sax->startElementNs = on_start;
-    pc->sax->endElementNs = on_end;
-    pc->sax->comment = on_comment;
-    pc->sax->processingInstruction = on_pi;
-}
-
-/* XML_PARSE_NONET and nothing else: no entity substitution, no DTD loading, default limits. */
-static int
-parse(const char *xml, size_t len, xmlDocPtr *doc, iso_problems *pr)
-{
-    struct parse_state st = {.pr = pr};
-    size_t before = pr->n + pr->dropped;
-    xmlParserCtxtPtr pc;
-    int ok;
-
-    *doc = NULL;
-    if (len == 0) {
-        iso_problems_add(pr, "", "XML_SYNTAX", "the document is empty");
-        return ISO_ERR_SYNTAX;
-    }
-    if ((pc = xmlCreateMemoryParserCtxt(xml, (int)len)) == NULL)
-        return ISO_ERR_NOMEM;
-    hook(pc, &st);
-    xmlCtxtUseOptions(pc, XML_PARSE_NONET);
-    xmlParseDocument(pc);
-    ok = pc->wellFormed && pc->nsWellFormed && !st.refused && pc->myDoc != NULL;
-    *doc = ok ? pc->myDoc : NULL;
-    if (!ok)
-        xmlFreeDoc(pc->myDoc);
-    pc->myDoc = NULL;
-    xmlFreeParserCtxt(pc);
-    if (ok)
-        return ISO_OK;
-    if (pr->n + pr->dropped == before)
-        iso_problems_add(pr, "", "XML_SYNTAX", "not well-formed");
-    return ISO_ERR_SYNTAX;
-}
-
-/* ---- dispatch ------------------------------------------------------------------------------ */
-
-static int
-is_element(xmlNodePtr n, const char *ns, const char *name)
-{
-    return n->type == XML_ELEMENT_NODE && n->ns != NULL &&
-           strcmp((const char *)n->ns->href, ns) == 0 && strcmp((const char *)n->name, name) == 0;
-}
-
-/* The profile for a bare part, or ISO_SCHEMA_COUNT if there is none. */
+/* The profile of a Document, or ISO_SCHEMA_COUNT. */
 static enum iso_schema_id
-part_schema(xmlNodePtr n)
+document_schema(xmlNodePtr n, int *inbound)
 {
-    if (is_element(n, ISO_NS_PACS008, "Document"))
-        return ISO_SCHEMA_PACS008;
-    if (is_element(n, ISO_NS_HEAD001, "AppHdr"))
-        return ISO_SCHEMA_HEAD001;
-    return ISO_SCHEMA_COUNT;
+    if (n->type != XML_ELEMENT_NODE || n->ns == NULL || strcmp((const char *)n->name, "Document"))
+        return ISO_SCHEMA_COUNT;
+    return iso_schema_for((const char *)n->ns->href, inbound);
 }
 
-static void
-add_node_problem(iso_problems *pr, xmlNodePtr n, const char *code, const char *text)
+static int
+is_header(xmlNodePtr n)
 {
-    xmlChar *path = node_path(n);
-
-    iso_problems_add(pr, path ? (const char *)path : "", code, "%s", text);
-    xmlFree(path);
+    return iso_xml_is(n, ISO_NS_HEAD001, "AppHdr");
 }
 
-/* An Envelope holds an optional AppHdr and then one Document; each is checked on its own. */
+/* An Envelope holds an optional AppHdr and then one Document; each is checked on its own, the
+ * AppHdr against the header profile of the Document's direction. */
 static int
 validate_envelope(const iso_ctx *ctx, xmlNodePtr env, iso_problems *pr)
 {
-    int rc = ISO_OK, seen_hdr = 0, seen_doc = 0;
+    struct iso_parts parts = {.root = env};
+    enum iso_schema_id doc_id = ISO_SCHEMA_COUNT;
+    int rc = ISO_OK, inbound = 0;
 
-    for (xmlNodePtr c = env->children; c != NULL && rc != ISO_ERR_NOMEM; c = c->next) {
-        enum iso_schema_id id = part_schema(c);
+    for (xmlNodePtr c = env->children; c != NULL; c = c->next) {
         if (c->type != XML_ELEMENT_NODE && (c->type != XML_TEXT_NODE || xmlIsBlankNode(c)))
             continue;
-        if (id == ISO_SCHEMA_COUNT || seen_doc || (id == ISO_SCHEMA_HEAD001 && seen_hdr)) {
-            add_node_problem(pr, c, "SCHEMA", "an Envelope holds an AppHdr, then a Document");
+        if (is_header(c) && parts.hdr == NULL && parts.doc == NULL) {
+            parts.hdr = c;
+        } else if (parts.doc == NULL && (doc_id = document_schema(c, &inbound)) != ISO_SCHEMA_COUNT) {
+            parts.doc = c;
+        } else {
+            iso_problem_at(pr, c, "SCHEMA", "an Envelope holds an AppHdr, then a Document");
             rc = ISO_ERR_INVALID;
-            continue;
         }
-        seen_hdr |= id == ISO_SCHEMA_HEAD001;
-        seen_doc |= id == ISO_SCHEMA_PACS008;
-        rc = iso_rc_merge(rc, iso_validate_element(ctx, id, c, pr));
     }
-    if (!seen_doc && rc != ISO_ERR_NOMEM) {
-        add_node_problem(pr, env, "SCHEMA", "the Envelope has no pacs.008.001.08 Document");
-        rc = ISO_ERR_INVALID;
+    if (parts.doc == NULL) {
+        iso_problem_at(pr, env, "SCHEMA", "the Envelope has no Document Corridor has a profile for");
+        return ISO_ERR_INVALID;
     }
-    return rc;
+    return iso_rc_merge(rc, iso_validate_parts(ctx, &parts,
+                                               inbound ? ISO_SCHEMA_HEAD001_IN : ISO_SCHEMA_HEAD001,
+                                               doc_id, pr));
 }
 
 static int
@@ -339,13 +223,16 @@ validate_root(const iso_ctx *ctx, xmlNodePtr root, iso_problems *pr)
 {
     enum iso_schema_id id;
 
-    if (is_element(root, ISO_NS_ENVELOPE, "Envelope"))
+    if (iso_xml_is(root, ISO_NS_ENVELOPE, "Envelope"))
         return validate_envelope(ctx, root, pr);
-    if ((id = part_schema(root)) != ISO_SCHEMA_COUNT)
+    if (is_header(root))
+        return iso_validate_element(ctx, ISO_SCHEMA_HEAD001, root, pr);
+    if ((id = document_schema(root, NULL)) != ISO_SCHEMA_COUNT)
         return iso_validate_element(ctx, id, root, pr);
-    add_node_problem(pr, root, "UNSUPPORTED",
-                     "no profile for this element (Envelope, head.001.001.02 AppHdr or "
-                     "pacs.008.001.08 Document)");
+    iso_problem_at(pr, root, "UNSUPPORTED",
+                   "no profile for this element (Envelope, head.001.001.02 AppHdr, or a Document "
+                   "of pacs.008.001.08, pacs.002.001.10, pacs.004.001.09, camt.029.001.09, "
+                   "camt.056.001.08, pain.001.001.09, pain.001.001.03, pain.002.001.10)");
     return ISO_ERR_INVALID;
 }
 
@@ -353,17 +240,11 @@ int
 iso_validate(const iso_ctx *ctx, const char *xml, size_t len, iso_problems *pr)
 {
     xmlDocPtr doc;
-    xmlNodePtr root;
     int rc;
 
-    if (len > ISO_MAX_XML_BYTES) {
-        iso_problems_add(pr, "", "TOO_LARGE", "the document is over %d bytes", ISO_MAX_XML_BYTES);
-        return ISO_ERR_TOOLARGE;
-    }
-    if ((rc = parse(xml, len, &doc, pr)) != ISO_OK)
+    if ((rc = iso_xml_parse(xml, len, &doc, pr)) != ISO_OK)
         return rc;
-    root = xmlDocGetRootElement(doc);
-    rc = validate_root(ctx, root, pr);
+    rc = validate_root(ctx, xmlDocGetRootElement(doc), pr);
     xmlFreeDoc(doc);
     return rc;
 }

@@ -343,8 +343,8 @@ test_profile_refusal(void **state)
     assert_true(pr.n >= 2);
     for (size_t i = 0; i < pr.n; i++)
         assert_string_equal(pr.items[i].code, "SCHEMA");
-    assert_non_null(strstr(pr.items[0].path, "head:BizMsgIdr"));
-    assert_non_null(strstr(pr.items[1].path, "pacs:MsgId"));
+    assert_string_equal(pr.items[0].path, "/Envelope/AppHdr/BizMsgIdr");
+    assert_string_equal(pr.items[1].path, "/Envelope/Document/FIToFICstmrCdtTrf/GrpHdr/MsgId");
 
     params(&pp);
     pp.instructed_bic[0] = '\0';

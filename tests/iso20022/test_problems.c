@@ -76,6 +76,29 @@ test_truncation_keeps_utf8(void **state)
     assert_true(strlen(pr.items[0].text) >= sizeof(pr.items[0].text) - 4);
 }
 
+/* Found by fuzz_status_xml: after an encoding error libxml2 reads on as Latin-1 and quotes those
+ * bytes in its next message, which then was not UTF-8. */
+static void
+test_regression_latin1_bytes_in_message(void **state)
+{
+    static const char *const bad[] = {"tag \xf3" "FIId", "\xff\xff", "\xc0\x80 overlong",
+                                      "\xed\xa0\x80 surrogate", "\xf4\x90\x80\x80 too high",
+                                      "cut \xe2\x82"};
+    iso_problems pr;
+
+    (void)state;
+    iso_problems_init(&pr);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        iso_problems_add(&pr, bad[i], "XML_SYNTAX", "%s", bad[i]);
+    for (size_t i = 0; i < pr.n; i++) {
+        assert_true(utf8_ok(pr.items[i].path));
+        assert_true(utf8_ok(pr.items[i].text));
+    }
+    assert_string_equal(pr.items[0].text, "tag ?FIId");
+    iso_problems_add(&pr, "", "X", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xb6"); /* valid: kept */
+    assert_string_equal(pr.items[pr.n - 1].text, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xb6");
+}
+
 static void
 test_strerror(void **state)
 {
@@ -97,6 +120,7 @@ test_problems_run(void)
         cmocka_unit_test(test_add_and_format),
         cmocka_unit_test(test_bounded),
         cmocka_unit_test(test_truncation_keeps_utf8),
+        cmocka_unit_test(test_regression_latin1_bytes_in_message),
         cmocka_unit_test(test_strerror),
     };
     return cmocka_run_group_tests_name("problems", tests, NULL, NULL);

@@ -184,7 +184,7 @@ test_envelope_structure(void **state)
     free(unknown);
     /* A root the project has no profile for. */
     assert_int_equal(
-        validate("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.002.001.10\"/>", &pr),
+        validate("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.009.001.08\"/>", &pr),
         ISO_ERR_INVALID);
     assert_string_equal(pr.items[0].code, "UNSUPPORTED");
     assert_int_equal(validate("<Envelope/>", &pr), ISO_ERR_INVALID);

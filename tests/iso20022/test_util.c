@@ -15,7 +15,9 @@
 #define NS_ENV "urn:swift:xsd:envelope"
 #define NS_HEAD "urn:iso:std:iso:20022:tech:xsd:head.001.001.02"
 #define NS_PACS "urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08"
-#define MAX_OFFICIAL 4
+#define MAX_OFFICIAL 16
+#define NS_PAIN002 "urn:iso:std:iso:20022:tech:xsd:pain.002.001.10"
+#define NS_CAMT056 "urn:iso:std:iso:20022:tech:xsd:camt.056.001.08"
 
 char *
 read_file(const char *path, size_t *len)
@@ -42,24 +44,49 @@ read_file(const char *path, size_t *len)
 }
 
 char *
-with_today(const char *s, const char *date)
+replace_all(const char *s, const char *mark, const char *value)
 {
-    static const char mark[] = "@TODAY@";
-    size_t cap = strlen(s) + 1 + 8 * strlen(date), n = 0;
-    char *out = malloc(cap);
+    size_t count = 0, n = 0, cap;
     const char *p;
+    char *out;
 
+    for (p = strstr(s, mark); p != NULL; p = strstr(p + strlen(mark), mark))
+        count++;
+    cap = strlen(s) + 1 + count * strlen(value);
+    out = malloc(cap);
     assert_non_null(out);
     while ((p = strstr(s, mark)) != NULL) {
         memcpy(out + n, s, (size_t)(p - s));
         n += (size_t)(p - s);
-        assert_true(n + strlen(date) < cap);
-        memcpy(out + n, date, strlen(date));
-        n += strlen(date);
+        memcpy(out + n, value, strlen(value));
+        n += strlen(value);
         s = p + strlen(mark);
     }
-    assert_true(n + strlen(s) < cap);
     memcpy(out + n, s, strlen(s) + 1);
+    return out;
+}
+
+char *
+with_today(const char *s, const char *date)
+{
+    return replace_all(s, "@TODAY@", date);
+}
+
+char *
+sample_file(const char *rel, size_t *len)
+{
+    char path[512], today[11], *raw, *dated, *out;
+
+    snprintf(path, sizeof(path), "%s/%s", SAMPLES_DIR, rel);
+    if ((raw = read_file(path, NULL)) == NULL)
+        return NULL;
+    date_text(time(NULL), 0, today);
+    dated = with_today(raw, today);
+    out = replace_all(dated, "@UETR@", TEST_UETR);
+    free(raw);
+    free(dated);
+    if (len != NULL)
+        *len = strlen(out);
     return out;
 }
 
@@ -94,6 +121,80 @@ payment_instruction(iso_instruction *in)
     iso_problems_init(&pr);
     assert_int_equal(iso_instruction_from_json(json, strlen(json), time(NULL), in, &pr), ISO_OK);
     free(json);
+}
+
+#define LINE_SIZE 256
+
+int
+status_of(int rc)
+{
+    switch (rc) {
+    case ISO_OK:
+        return 200;
+    case ISO_ERR_SYNTAX:
+        return 400;
+    case ISO_ERR_TOOLARGE:
+        return 413;
+    case ISO_ERR_INVALID:
+        return 422;
+    default:
+        return 500;
+    }
+}
+
+/* The status on the first line of a .expect file. */
+static int
+leading_number(const char *s)
+{
+    int v = 0;
+
+    for (; *s >= '0' && *s <= '9'; s++)
+        v = v * 10 + (*s - '0');
+    return v;
+}
+
+/* Compare the problems with the .expect lines after the status; 0 and a message on mismatch. */
+static int
+problems_match(const char *name, const char *expect, const iso_problems *pr)
+{
+    char *copy = strdup(expect), *save = NULL, *line, got[LINE_SIZE];
+    size_t i = 0;
+    int ok = 1;
+
+    assert_non_null(copy);
+    strtok_r(copy, "\n", &save);
+    for (line = strtok_r(NULL, "\n", &save); ok && line != NULL; line = strtok_r(NULL, "\n", &save)) {
+        if (i >= pr->n) {
+            print_message("%s: missing \"%s\"\n", name, line);
+            ok = 0;
+            break;
+        }
+        snprintf(got, sizeof(got), "%s %s", pr->items[i].path, pr->items[i].code);
+        if (strcmp(got, line) != 0) {
+            print_message("%s: problem %zu is \"%s\", expected \"%s\"\n", name, i, got, line);
+            ok = 0;
+        }
+        i++;
+    }
+    if (ok && (i != pr->n || pr->dropped != 0)) {
+        print_message("%s: %zu problems, expected %zu\n", name, pr->n + pr->dropped, i);
+        ok = 0;
+    }
+    free(copy);
+    return ok;
+}
+
+int
+expect_matches(const char *name, const char *expect, int rc, const iso_problems *pr)
+{
+    int status = status_of(rc), ok = status == leading_number(expect);
+
+    if (!ok)
+        print_message("%s: status %d, expected %s", name, status, expect);
+    ok = ok && problems_match(name, expect, pr);
+    for (size_t i = 0; !ok && i < pr->n; i++)
+        print_message("  got: %s %s (%s)\n", pr->items[i].path, pr->items[i].code, pr->items[i].text);
+    return ok;
 }
 
 int
@@ -167,6 +268,37 @@ official_valid(xmlSchemaPtr schema, xmlNodePtr elem, const char **why)
     return r == 0;
 }
 
+void
+assert_official_message(const char *xml, size_t len, const char *doc_xsd)
+{
+    xmlDocPtr doc;
+    xmlNodePtr root, hdr = NULL, body = NULL;
+    const char *why;
+
+    if (!have_official())
+        return;
+    doc = parse_doc(xml, len);
+    root = xmlDocGetRootElement(doc);
+    if (strcmp((const char *)root->name, "Document") == 0) {
+        body = root;
+    } else {
+        for (xmlNodePtr c = root->children; c != NULL; c = c->next) {
+            if (c->type != XML_ELEMENT_NODE)
+                continue;
+            if (strcmp((const char *)c->name, "AppHdr") == 0)
+                hdr = c;
+            else if (strcmp((const char *)c->name, "Document") == 0)
+                body = c;
+        }
+    }
+    assert_non_null(body);
+    if (hdr != NULL && !official_valid(official_schema("head.001.001.02.xsd"), hdr, &why))
+        fail_msg("AppHdr breaks the official head.001.001.02: %s", why);
+    if (!official_valid(official_schema(doc_xsd), body, &why))
+        fail_msg("Document breaks the official %s: %s", doc_xsd, why);
+    xmlFreeDoc(doc);
+}
+
 xmlNodePtr
 child_element(xmlNodePtr parent, const char *ns, const char *name)
 {
@@ -197,6 +329,8 @@ xpath_text(xmlDocPtr doc, const char *expr)
     xmlXPathRegisterNs(xc, BAD_CAST "env", BAD_CAST NS_ENV);
     xmlXPathRegisterNs(xc, BAD_CAST "head", BAD_CAST NS_HEAD);
     xmlXPathRegisterNs(xc, BAD_CAST "pacs", BAD_CAST NS_PACS);
+    xmlXPathRegisterNs(xc, BAD_CAST "p2", BAD_CAST NS_PAIN002);
+    xmlXPathRegisterNs(xc, BAD_CAST "c56", BAD_CAST NS_CAMT056);
     res = xmlXPathEvalExpression(BAD_CAST expr, xc);
     if (res != NULL && res->nodesetval != NULL && res->nodesetval->nodeNr > 0)
         text = (char *)xmlNodeGetContent(res->nodesetval->nodeTab[0]);
