@@ -84,8 +84,8 @@ created_body(const char *uetr, trk_state state)
 }
 
 /* The state the store gives a new payment: SCHEDULED when it is for a later day (UTC). */
-static trk_state
-accepted_state(const iso_instruction *in)
+trk_state
+gw_accepted_state(const iso_instruction *in)
 {
     char today[11];
     time_t now = time(NULL);
@@ -162,8 +162,8 @@ correct_state(create_job *job)
 }
 
 /* The reservation was refused (DESIGN "Funds are checked before the 201"): nothing is kept. */
-static void
-funds_refused(gw_request *req, const char *reason)
+void
+gw_funds_refused(gw_request *req, const char *reason, const char *path)
 {
     static const struct {
         const char *code, *text;
@@ -179,7 +179,7 @@ funds_refused(gw_request *req, const char *reason)
         if (strcmp(reason, reasons[i].code) == 0)
             text = reasons[i].text;
     iso_problems_init(&pr);
-    iso_problems_add(&pr, "/debtor/account", reason, "%s", text);
+    iso_problems_add(&pr, path, reason, "%s", text);
     gw_respond_error(req, 422, reason[0] ? reason : "FUNDS_REFUSED", text, &pr);
 }
 
@@ -215,7 +215,7 @@ finish_create(void *arg)
                          NULL);
         break;
     case TRK_ERR_FUNDS:
-        funds_refused(req, job->op.funds_reason);
+        gw_funds_refused(req, job->op.funds_reason, "/debtor/account");
         break;
     default:
         gw_respond_store_error(req, job->op.rc);
@@ -239,7 +239,9 @@ parse_instruction(gw_request *req, iso_instruction *in, iso_problems *pr)
 
     if (!gw_content_type_is(req, "application/json")) {
         gw_respond_error(req, 415, "UNSUPPORTED_MEDIA_TYPE",
-                         "POST /v1/payments takes application/json", NULL);
+                         "POST /v1/payments takes application/json or application/xml "
+                         "(pain.001.001.09, pain.001.001.03)",
+                         NULL);
         return -1;
     }
     rc = iso_instruction_from_json((const char *)req->body, req->body_len, time(NULL), in, pr);
@@ -281,27 +283,56 @@ build_message(gw_request *req, create_job *job, const iso_instruction *in,
     return rc == ISO_OK ? 0 : -1;
 }
 
+/* The stored doc: the instruction's canonical JSON, plus where it came from (pain.001). */
 static int
-prepare(create_job *job, const iso_instruction *in, const iso_pacs008_params *pp)
+instruction_doc(const iso_instruction *in, const json_t *origin, char **doc, size_t *len)
+{
+    if (iso_instruction_to_json(in, doc, len) != ISO_OK)
+        return -1;
+    if (origin == NULL)
+        return 0;
+    json_t *d = json_loadb(*doc, *len, 0, NULL);
+    free(*doc);
+    *doc = NULL;
+    if (d == NULL)
+        return -1;
+    json_object_set(d, "origin", (json_t *)origin);
+    *doc = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    *len = *doc ? strlen(*doc) : 0;
+    return *doc ? 0 : -1;
+}
+
+int
+gw_payment_prepare(trk_payment *p, trk_event *e, const iso_instruction *in,
+                   const iso_pacs008_params *pp, const json_t *origin)
 {
     char *doc = NULL, instr[17];
     size_t doc_len = 0;
 
-    if (iso_instruction_to_json(in, &doc, &doc_len) != ISO_OK)
+    if (instruction_doc(in, origin, &doc, &doc_len) != 0)
         return -1;
-    fill_payment(&job->payment, in, doc, doc_len);
-    fill_funds(&job->payment, in, pp);
-    fill_event(&job->event, in, pp, job->payment.created_ms);
+    fill_payment(p, in, doc, doc_len);
+    fill_funds(p, in, pp);
+    fill_event(e, in, pp, p->created_ms);
     /* the builder's rule: InstrId is the instruction's, else the MsgId cut to Max16 */
     const char *src = in->instruction_id[0] ? in->instruction_id : pp->msg_id;
     size_t n = strnlen(src, sizeof(instr) - 1);
     memcpy(instr, src, n);
     instr[n] = '\0';
-    job->event.detail = event_detail(in, instr);
-    job->event.detail_len = job->event.detail ? strlen(job->event.detail) : 0;
-    job->state = accepted_state(in);
+    e->detail = event_detail(in, instr);
+    e->detail_len = e->detail ? strlen(e->detail) : 0;
+    return e->detail ? 0 : -1;
+}
+
+static int
+prepare(create_job *job, const iso_instruction *in, const iso_pacs008_params *pp)
+{
+    if (gw_payment_prepare(&job->payment, &job->event, in, pp, NULL) != 0)
+        return -1;
+    job->state = gw_accepted_state(in);
     job->resp = created_body(in->uetr, job->state);
-    return job->event.detail && job->resp ? 0 : -1;
+    return job->resp ? 0 : -1;
 }
 
 static void
@@ -339,6 +370,10 @@ gw_h_payment_create(gw_request *req, gw_route_ctx *ctx)
     create_job *job = NULL;
 
     (void)ctx;
+    if (gw_content_type_is(req, "application/xml")) {
+        gw_payment_create_pain001(req);
+        return;
+    }
     iso_problems_init(&pr);
     memset(&pp, 0, sizeof(pp));
     if (parse_instruction(req, &in, &pr) != 0)
@@ -400,6 +435,10 @@ gw_h_payment_message(gw_request *req, gw_route_ctx *ctx)
 {
     char *buf = NULL;
     size_t len = 0;
+    if (strcmp(ctx->name, "pain.002") == 0) {
+        gw_respond_pain002(req, &ctx->payment); /* built on request from the current state */
+        return;
+    }
     /* any message stored for the payment: pacs.008, camt.056, an inbound pacs.002 ... */
     int rc = trk_message_get(req->app->store, ctx->uetr, ctx->name, &buf, &len);
 

@@ -29,6 +29,17 @@ void gw_h_payment_get(gw_request *req, gw_route_ctx *ctx);
 void gw_h_payment_message(gw_request *req, gw_route_ctx *ctx);
 void gw_h_tracker_transactions(gw_request *req, gw_route_ctx *ctx);
 void gw_h_healthz(gw_request *req, gw_route_ctx *ctx);
+/* payments.c: shared by the JSON and pain.001 paths */
+/* Fill a new payment (state VALIDATED) and its first event (CTPT) for one checked
+ * instruction whose pacs.008 is described by pp; `origin` (may be NULL) is kept in the
+ * stored doc. p->doc and e->detail become owned (trk_payment_clear / trk_event_clear). */
+int gw_payment_prepare(trk_payment *p, trk_event *e, const iso_instruction *in,
+                       const iso_pacs008_params *pp, const struct json_t *origin);
+trk_state gw_accepted_state(const iso_instruction *in); /* SCHEDULED when for a later day */
+void gw_funds_refused(gw_request *req, const char *reason, const char *path);
+/* pain001.c */
+void gw_payment_create_pain001(gw_request *req);
+void gw_respond_pain002(gw_request *req, const trk_payment *pay);
 /* track_page.c */
 void gw_h_track_page(gw_request *req, gw_route_ctx *ctx);
 /* ops.c */
