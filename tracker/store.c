@@ -195,7 +195,8 @@ env_open(trk_store *s, const trk_config *cfg)
         mdb_env_set_maxreaders(s->env, TRK_MAX_READERS) ||
         mdb_env_set_mapsize(s->env, (size_t)initial_map_size(cfg)))
         return TRK_ERR_STORE;
-    if (mdb_env_open(s->env, cfg->dir, MDB_NOTLS, FILE_MODE) != 0)
+    if (mdb_env_open(s->env, cfg->dir, MDB_NOTLS | (cfg->read_only ? MDB_RDONLY : 0),
+                     FILE_MODE) != 0)
         return TRK_ERR_STORE;
     /* Reader slots left behind by a process that died (a crash) would pin old pages. */
     if (mdb_reader_check(s->env, &dead) != 0)
@@ -246,12 +247,35 @@ try_open_dbs(trk_store *s)
     return mdb_txn_commit(txn);
 }
 
+/* Read-only: every database must exist already, in a format this build reads. */
+static int
+open_dbs_read_only(trk_store *s)
+{
+    MDB_txn *txn;
+    MDB_val k = {.mv_size = strlen(TRK_META_FORMAT), .mv_data = TRK_META_FORMAT}, v;
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+
+    for (int i = 0; i < TRK_DB_COUNT && !rc; i++)
+        rc = mdb_dbi_open(txn, db_names[i], 0, &s->dbi[i]);
+    if (!rc)
+        rc = mdb_get(txn, s->dbi[TRK_DB_META], &k, &v);
+    if (!rc)
+        rc = rec_mark_decode(v.mv_data, v.mv_size);
+    if (rc)
+        mdb_txn_abort(txn);
+    else
+        rc = mdb_txn_commit(txn); /* committing keeps the handles open for the env's life */
+    return rc == 0 || rc == TRK_ERR_CORRUPT ? rc : TRK_ERR_STORE;
+}
+
 /* Creates the named databases (a tiny initial map may need to grow even for that). */
 static int
 open_dbs(trk_store *s)
 {
     int rc;
 
+    if (s->read_only)
+        return open_dbs_read_only(s);
     do {
         rc = try_open_dbs(s);
     } while (rc == MDB_MAP_FULL && trk_map_grow(s) == 0);
@@ -391,14 +415,15 @@ trk_open(trk_store **store, const trk_config *cfg)
     if (rc)
         goto out;
     synced = 1;
-    rc = make_dir(cfg->dir);
+    s->read_only = cfg->read_only;
+    rc = cfg->read_only ? TRK_OK : make_dir(cfg->dir);
     if (!rc)
         rc = env_open(s, cfg);
     if (!rc)
         rc = open_dbs(s);
-    if (!rc)
+    if (!rc && !s->read_only)
         rc = spool_open(s);
-    if (!rc)
+    if (!rc && !s->read_only)
         rc = threads_start(s, &writer);
 out:
     if (rc) {
@@ -418,9 +443,19 @@ trk_close(trk_store *s)
 {
     if (!s)
         return;
-    trk_bg_stop(s); /* they wait on the writer: it must still run */
-    trk_writer_stop(s);
+    if (!s->read_only) {
+        trk_bg_stop(s); /* they wait on the writer: it must still run */
+        trk_writer_stop(s);
+    }
     store_free(s, 1);
+}
+
+int
+trk_backup(trk_store *s, const char *dir)
+{
+    if (!s || !dir)
+        return TRK_ERR_INVALID;
+    return mdb_env_copy2(s->env, dir, MDB_CP_COMPACT) == 0 ? TRK_OK : TRK_ERR_STORE;
 }
 
 /* ---- reads ------------------------------------------------------------------------------ */
@@ -443,6 +478,15 @@ trk_read_begin(trk_store *s, MDB_txn **txn)
 
     pthread_rwlock_rdlock(&s->map_lock);
     rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+    if (rc == MDB_MAP_RESIZED && s->read_only) {
+        /* the daemon (another process) grew the map: adopt its size, under the lock */
+        pthread_rwlock_unlock(&s->map_lock);
+        pthread_rwlock_wrlock(&s->map_lock);
+        mdb_env_set_mapsize(s->env, 0);
+        pthread_rwlock_unlock(&s->map_lock);
+        pthread_rwlock_rdlock(&s->map_lock);
+        rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+    }
     if (rc) {
         pthread_rwlock_unlock(&s->map_lock);
         return trk_store_rc(rc);

@@ -98,6 +98,10 @@ typedef struct trk_config {
      * Called from the writer, delivery and timer threads: it must be thread-safe. */
     int64_t (*now_ms)(void *arg);
     void *now_arg;
+    /* Open an existing store for reading only (corridorctl, verification, backups) beside a
+     * running daemon: no writer, delivery or timer thread; trk_submit refuses with
+     * TRK_ERR_INVALID; the directory and databases must exist (else TRK_ERR_STORE). */
+    int read_only;
 } trk_config;
 
 /* Open (or create) the store and start the writer, delivery and timer threads. Returns TRK_OK,
@@ -106,6 +110,9 @@ typedef struct trk_config {
  * before closing the environment. */
 int trk_open(trk_store **store, const trk_config *cfg);
 void trk_close(trk_store *store);
+/* A consistent copy of the store into `dir` (which must exist and be empty) while it is in
+ * use: one read transaction, compacted (LMDB's mdb_env_copy2). TRK_OK or TRK_ERR_STORE. */
+int trk_backup(trk_store *store, const char *dir);
 /* Also: trk_open returns TRK_ERR_INVALID for a NULL/empty dir, batch_max > TRK_BATCH_MAX,
  * map_size > TRK_MAX_MAP_SIZE or sla_ms < 0, TRK_ERR_STORE for a spool_dir that cannot be
  * created, and TRK_ERR_CORRUPT for a store written in another format version (refused, never

@@ -68,6 +68,7 @@ typedef struct trk_iop {
 
 struct trk_store {
     MDB_env *env;
+    int read_only;      /* opened with trk_config.read_only: no threads, no writes */
     MDB_dbi dbi[TRK_DB_COUNT];
 
     /*

@@ -43,7 +43,7 @@ trk_submit(trk_store *s, trk_op *op)
 {
     int rc;
 
-    if (!s || !op)
+    if (!s || !op || s->read_only)
         return TRK_ERR_INVALID;
     rc = trk_op_check(op);
     return rc ? rc : enqueue(s, op);
