@@ -2,10 +2,13 @@
  * The application behind the server: the store, the compiled schemas and the participants
  * registry, opened once at start-up (before any socket accepts) and closed after the server.
  */
-#include "gw_int.h"
+#include "routes.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 static const struct {
     int code;
@@ -30,6 +33,27 @@ gw_strerror(int err)
     return "unknown error";
 }
 
+/* The spool's parent directories (0700), so the default var/spool works from a fresh
+ * checkout; the store creates the leaf itself. */
+static int
+make_parents(const char *path, char *err, size_t errlen)
+{
+    char buf[sizeof(((gw_config *)0)->spool_dir)];
+
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *p = buf + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "spool_dir %s: %s: %s", path, buf, strerror(errno));
+            return GW_ERR_CONFIG;
+        }
+        *p = '/';
+    }
+    return GW_OK;
+}
+
 int
 gw_app_open(gw_app **out, const gw_config *cfg, char *err, size_t errlen)
 {
@@ -48,13 +72,20 @@ gw_app_open(gw_app **out, const gw_config *cfg, char *err, size_t errlen)
         rc = GW_ERR_ISO;
         goto out;
     }
-    trk_config tc = {.dir = cfg->data_dir, .map_size = cfg->map_size};
+    if ((rc = make_parents(cfg->spool_dir, err, errlen)) != GW_OK)
+        goto out;
+    trk_config tc = {.dir = cfg->data_dir,
+                     .map_size = cfg->map_size,
+                     .spool_dir = cfg->spool_dir,
+                     .sla_ms = (int64_t)cfg->sla_seconds * 1000};
     if ((rc = trk_open(&app->store, &tc)) != TRK_OK) {
-        snprintf(err, errlen, "store %s: %s", cfg->data_dir, trk_strerror(rc));
+        snprintf(err, errlen, "store %s (spool %s): %s", cfg->data_dir, cfg->spool_dir,
+                 trk_strerror(rc));
         rc = GW_ERR_STORE;
         goto out;
     }
-    rc = GW_OK;
+    /* before any socket accepts: accounts missing from the ledger are created from the seed */
+    rc = gw_accounts_seed(app, cfg->accounts_seed, err, errlen);
 out:
     if (rc != GW_OK)
         gw_app_close(app);

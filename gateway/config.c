@@ -41,7 +41,44 @@ static const key_def keys[] = {
     {"max_streams", UINT(max_streams, 1, 1000)},
     {"idle_timeout_ms", UINT(idle_timeout_ms, 1000, 3600000)},
     {"map_size", UINT(map_size, 1 << 20, 1ULL << 40)},
+    {"log_level", STR(log_level)},
+    {"spool_dir", STR(spool_dir)},
+    {"sla_seconds", UINT(sla_seconds, GW_SLA_SECONDS_MIN, GW_SLA_SECONDS_MAX)},
+    {"accounts_seed", STR(accounts_seed)},
+    {"tls_min_version", STR(tls_min_version)},
+    {"crl_file", STR(crl_file)},
+    {"run_as_user", STR(run_as_user)},
+    {"audit_file", STR(audit_file)},
+    {"max_conns_per_principal", UINT(max_conns_per_principal, 1, 100000)},
+    {"header_timeout_ms", UINT(header_timeout_ms, 1000, 600000)},
+    {"rate_channel", UINT(rate_channel, 1, GW_RATE_MAX)},
+    {"burst_channel", UINT(burst_channel, 1, GW_RATE_MAX)},
+    {"rate_correspondent", UINT(rate_correspondent, 1, GW_RATE_MAX)},
+    {"burst_correspondent", UINT(burst_correspondent, 1, GW_RATE_MAX)},
+    {"rate_customer", UINT(rate_customer, 1, GW_RATE_MAX)},
+    {"burst_customer", UINT(burst_customer, 1, GW_RATE_MAX)},
+    {"rate_operator", UINT(rate_operator, 1, GW_RATE_MAX)},
+    {"burst_operator", UINT(burst_operator, 1, GW_RATE_MAX)},
 };
+
+static void
+security_defaults(gw_config *cfg)
+{
+    snprintf(cfg->tls_min_version, sizeof(cfg->tls_min_version), "1.3");
+    snprintf(cfg->crl_file, sizeof(cfg->crl_file), "certs/dev/crl.pem");
+    snprintf(cfg->run_as_user, sizeof(cfg->run_as_user), "none");
+    cfg->audit_file[0] = '\0'; /* beside data_dir, whatever data_dir ends up being */
+    cfg->max_conns_per_principal = GW_MAX_CONNS_PER_PRINCIPAL_DEFAULT;
+    cfg->header_timeout_ms = GW_HEADER_TIMEOUT_MS_DEFAULT;
+    cfg->rate_channel = GW_RATE_CHANNEL_DEFAULT;
+    cfg->burst_channel = GW_BURST_FACTOR_DEFAULT * GW_RATE_CHANNEL_DEFAULT;
+    cfg->rate_correspondent = GW_RATE_CORRESPONDENT_DEFAULT;
+    cfg->burst_correspondent = GW_BURST_FACTOR_DEFAULT * GW_RATE_CORRESPONDENT_DEFAULT;
+    cfg->rate_customer = GW_RATE_CUSTOMER_DEFAULT;
+    cfg->burst_customer = GW_BURST_FACTOR_DEFAULT * GW_RATE_CUSTOMER_DEFAULT;
+    cfg->rate_operator = GW_RATE_OPERATOR_DEFAULT;
+    cfg->burst_operator = GW_BURST_FACTOR_DEFAULT * GW_RATE_OPERATOR_DEFAULT;
+}
 
 void
 gw_config_defaults(gw_config *cfg)
@@ -59,6 +96,11 @@ gw_config_defaults(gw_config *cfg)
     cfg->max_streams = GW_MAX_STREAMS_DEFAULT;
     cfg->idle_timeout_ms = GW_IDLE_TIMEOUT_MS_DEFAULT;
     cfg->map_size = TRK_DEFAULT_MAP_SIZE;
+    snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
+    snprintf(cfg->spool_dir, sizeof(cfg->spool_dir), "var/spool");
+    cfg->sla_seconds = GW_SLA_SECONDS_DEFAULT;
+    snprintf(cfg->accounts_seed, sizeof(cfg->accounts_seed), "samples/accounts.json");
+    security_defaults(cfg);
 }
 
 /* The one strict number parser: decimal digits only, no sign, no spaces, no overflow. */
@@ -209,9 +251,23 @@ gw_config_load_env(gw_config *cfg, char *err, size_t errlen)
 int
 gw_config_check(const gw_config *cfg, char *err, size_t errlen)
 {
-    const char *files[] = {cfg->cert_file, cfg->key_file, cfg->ca_file, cfg->participants_file};
+    if (gw_log_level_from(cfg->log_level) < 0) {
+        snprintf(err, errlen, "log_level: expected debug, info, warn or error, got '%s'",
+                 cfg->log_level);
+        return GW_ERR_CONFIG;
+    }
+    if (strcmp(cfg->tls_min_version, "1.3") != 0 && strcmp(cfg->tls_min_version, "1.2") != 0) {
+        snprintf(err, errlen, "tls_min_version: expected 1.3 or 1.2, got '%s'",
+                 cfg->tls_min_version);
+        return GW_ERR_CONFIG;
+    }
+    const char *files[] = {cfg->cert_file, cfg->key_file, cfg->ca_file, cfg->participants_file,
+                           cfg->accounts_seed, cfg->crl_file};
 
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        if ((files[i] == cfg->accounts_seed || files[i] == cfg->crl_file) &&
+            strcmp(files[i], "none") == 0)
+            continue; /* seeding / revocation checking switched off */
         FILE *f = fopen(files[i], "r");
         if (f == NULL) {
             snprintf(err, errlen, "%s: %s", files[i], strerror(errno));

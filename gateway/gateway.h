@@ -35,6 +35,18 @@ const char *gw_strerror(int err);
 #define GW_HANDSHAKE_TIMEOUT_MS 10000
 #define GW_MAX_WORKERS 64
 #define GW_MAX_PATH 4096
+#define GW_SLA_SECONDS_DEFAULT 86400  /* a payment without a final status is overdue after */
+#define GW_SLA_SECONDS_MIN 1
+#define GW_SLA_SECONDS_MAX (30 * 86400)
+/* Security limits (README "Security"); per-principal rates are requests per second. */
+#define GW_HEADER_TIMEOUT_MS_DEFAULT 10000 /* a request's header block must be complete by then */
+#define GW_MAX_CONNS_PER_PRINCIPAL_DEFAULT 64
+#define GW_RATE_MAX 1000000
+#define GW_RATE_CHANNEL_DEFAULT 500
+#define GW_RATE_CORRESPONDENT_DEFAULT 200
+#define GW_RATE_CUSTOMER_DEFAULT 20
+#define GW_RATE_OPERATOR_DEFAULT 50
+#define GW_BURST_FACTOR_DEFAULT 2 /* default burst = this x the role's rate */
 
 typedef struct gw_config {
     char listen_host[64];       /* "127.0.0.1" */
@@ -49,6 +61,21 @@ typedef struct gw_config {
     unsigned max_streams;       /* concurrent streams per connection */
     unsigned idle_timeout_ms;
     uint64_t map_size;          /* initial LMDB map size */
+    char log_level[8];          /* debug | info | warn | error */
+    char spool_dir[1024];       /* outbox delivery: one file per message leaving Corridor */
+    unsigned sla_seconds;       /* deadline after creation for a final status */
+    char accounts_seed[1024];   /* accounts created at start when missing; "none" = no seed */
+    /* Security (README "Security"). */
+    char tls_min_version[4];    /* "1.3" (default) or "1.2" (AEAD ECDHE suites only) */
+    char crl_file[1024];        /* revocation list(s) of the client CA (PEM); "none" = no CRL */
+    char run_as_user[64];       /* started as root: drop to this user; "none" = stay */
+    char audit_file[1024];      /* refusals, JSON lines; "" = audit.log beside data_dir */
+    unsigned max_conns_per_principal; /* open connections of one participant */
+    unsigned header_timeout_ms; /* from a stream's first HEADERS to the end of its header block */
+    unsigned rate_channel, burst_channel; /* token bucket per principal, by role */
+    unsigned rate_correspondent, burst_correspondent;
+    unsigned rate_customer, burst_customer;
+    unsigned rate_operator, burst_operator;
 } gw_config;
 
 /* Defaults, then a config file (key = value lines, '#' comments), then CORRIDOR_* environment
@@ -71,6 +98,10 @@ int gw_server_new(gw_server **srv, const gw_config *cfg, gw_app *app, char *err,
 int gw_server_run(gw_server *srv);
 /* Async-signal-safe: asks every worker to stop. */
 void gw_server_stop(gw_server *srv);
+/* Async-signal-safe: asks the server to reload the participants, the CRL, the server
+ * certificate and key (SIGHUP). New connections use them; open ones keep what they had. A
+ * reload that fails keeps the old state and logs why. */
+void gw_server_reload(gw_server *srv);
 void gw_server_free(gw_server *srv);
 
 #ifdef __cplusplus

@@ -12,8 +12,26 @@
 #include <unistd.h>
 
 #define LOG_LINE_MAX 2048
+#define LOG_PATH_MAX 256 /* a longer path is cut, so the request's line still fits */
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
+static int min_level = GW_LOG_INFO; /* set once at start-up, before any thread */
+
+int
+gw_log_level_from(const char *name)
+{
+    for (int i = GW_LOG_DEBUG; i <= GW_LOG_ERROR; i++)
+        if (strcmp(name, level_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+void
+gw_log_set_level(int level)
+{
+    if (level >= GW_LOG_DEBUG && level <= GW_LOG_ERROR)
+        min_level = level;
+}
 
 static void
 iso_time(char *buf, size_t size)
@@ -58,6 +76,8 @@ gw_log(int level, const char *event, const char *fmt, ...)
     char msg[LOG_LINE_MAX / 2];
     va_list ap;
 
+    if (level < min_level)
+        return;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
@@ -66,6 +86,20 @@ gw_log(int level, const char *event, const char *fmt, ...)
         return;
     json_object_set_new(obj, "msg", json_string(msg));
     emit(obj);
+}
+
+/* The first LOG_PATH_MAX bytes of a path, cut on a UTF-8 character boundary. */
+static json_t *
+path_json(const char *path)
+{
+    size_t n = strnlen(path, LOG_PATH_MAX + 1);
+
+    if (n > LOG_PATH_MAX) {
+        n = LOG_PATH_MAX;
+        while (n > 0 && ((unsigned char)path[n] & 0xC0) == 0x80)
+            n--;
+    }
+    return json_stringn(path, n);
 }
 
 void
@@ -79,7 +113,9 @@ gw_log_request(const gw_request *req, int status, const char *uetr)
     json_object_set_new(obj, "principal", json_string(req->principal.name));
     json_object_set_new(obj, "role", json_string(gw_role_name(req->principal.role)));
     json_object_set_new(obj, "method", json_string(req->method));
-    json_object_set_new(obj, "route", json_string(req->path ? req->path : ""));
+    /* route: the matched pattern (bounded, groups like /metrics); path: what was asked */
+    json_object_set_new(obj, "route", json_string(req->route ? req->route : "unmatched"));
+    json_object_set_new(obj, "path", path_json(req->path ? req->path : ""));
     json_object_set_new(obj, "status", json_integer(status));
     json_object_set_new(obj, "duration_us",
                         json_integer((gw_now_ns() - req->start_ns) / 1000));

@@ -4,13 +4,17 @@
  *   NAME  ROLE  MATCH  IDENTITIES
  * MATCH is `cn:COMMON-NAME` or `sha256:HEX` (colons optional). A fingerprint pins one
  * certificate; a CN names whoever the configured CA certified under it. Lookups try the
- * fingerprint first. The registry is immutable once loaded: a reload builds a new one.
+ * fingerprint first. The registry is immutable once loaded: a reload builds a new one and
+ * swaps it in (gw_registry_replace); connections keep a reference to the one they were
+ * accepted with, so a lookup never races a free.
  */
 #include "gw_int.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +32,11 @@ typedef struct entry {
 struct gw_registry {
     entry *items;
     size_t n;
+    atomic_uint refs;
 };
+
+/* Guards every slot's pointer between reading it and taking a reference. */
+static pthread_mutex_t slot_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const role_names[] = {"none", "channel", "correspondent", "customer",
                                          "operator"};
@@ -170,6 +178,9 @@ gw_registry_load(gw_registry **out, const char *path, char *err, size_t errlen)
     gw_registry *reg = calloc(1, sizeof(*reg));
     FILE *f = fopen(path, "r");
 
+    if (reg != NULL)
+        atomic_init(&reg->refs, 1);
+
     if (reg == NULL || f == NULL) {
         snprintf(err, errlen, "%s: %s", path, f ? "out of memory" : strerror(errno));
         rc = f ? GW_ERR_NOMEM : GW_ERR_REGISTRY;
@@ -202,10 +213,41 @@ out:
 void
 gw_registry_free(gw_registry *reg)
 {
-    if (reg == NULL)
+    if (reg == NULL || atomic_fetch_sub(&reg->refs, 1) != 1)
         return;
     free(reg->items);
     free(reg);
+}
+
+size_t
+gw_registry_size(const gw_registry *reg)
+{
+    return reg ? reg->n : 0;
+}
+
+gw_registry *
+gw_registry_acquire(gw_registry *const *slot)
+{
+    gw_registry *reg;
+
+    pthread_mutex_lock(&slot_mu);
+    reg = *slot;
+    if (reg != NULL)
+        atomic_fetch_add(&reg->refs, 1);
+    pthread_mutex_unlock(&slot_mu);
+    return reg;
+}
+
+void
+gw_registry_replace(gw_registry **slot, gw_registry *fresh)
+{
+    gw_registry *old;
+
+    pthread_mutex_lock(&slot_mu);
+    old = *slot;
+    *slot = fresh;
+    pthread_mutex_unlock(&slot_mu);
+    gw_registry_free(old);
 }
 
 static int

@@ -34,13 +34,27 @@ typedef struct route {
 
 static const route routes[] = {
     {"GET", "/healthz", R_ANY, OWN_NONE, gw_h_healthz},
+    {"GET", "/readyz", R_ANY, OWN_NONE, gw_h_readyz},
+    {"GET", "/metrics", R_OPERATOR, OWN_NONE, gw_h_metrics},
+    {"GET", "/openapi.yaml", R_ANY, OWN_NONE, gw_h_openapi},
+    {"GET", "/track/{uetr}", R_ANY, OWN_PAYMENT, gw_h_track_page},
     {"POST", "/v1/payments", R_CHANNEL, OWN_NONE, gw_h_payment_create},
     {"GET", "/v1/payments/{uetr}", R_CHANNEL | R_CUSTOMER | R_OPERATOR, OWN_PAYMENT,
      gw_h_payment_get},
     {"GET", "/v1/payments/{uetr}/messages/{name}", R_CHANNEL | R_OPERATOR, OWN_PAYMENT,
      gw_h_payment_message},
+    {"GET", "/v1/payments", R_CHANNEL | R_CUSTOMER | R_OPERATOR, OWN_NONE, gw_h_payment_list},
+    {"POST", "/v1/payments/{uetr}/cancellation", R_CHANNEL, OWN_PAYMENT, gw_h_payment_cancel},
+    {"POST", "/v1/messages", R_CORRESPONDENT, OWN_NONE, gw_h_message_in},
+    /* before {uetr}/transactions, which would take "changed" for a UETR */
+    {"GET", "/tracker/v6/payments/changed/transactions", R_CHANNEL | R_OPERATOR, OWN_NONE,
+     gw_h_tracker_changed},
     {"GET", "/tracker/v6/payments/{uetr}/transactions", R_ANY, OWN_PAYMENT,
      gw_h_tracker_transactions},
+    {"PUT", "/tracker/v6/payments/{uetr}/status", R_CORRESPONDENT, OWN_PAYMENT,
+     gw_h_tracker_status},
+    {"PUT", "/v1/accounts/{name}", R_OPERATOR, OWN_NONE, gw_h_account_put},
+    {"GET", "/v1/accounts/{name}", R_OPERATOR, OWN_NONE, gw_h_account_get},
 };
 
 int
@@ -110,6 +124,7 @@ load_payment(gw_request *req, gw_route_ctx *ctx)
     if (rc == TRK_OK && !gw_can_see_payment(&req->principal, &ctx->payment)) {
         trk_payment_clear(&ctx->payment);
         rc = TRK_ERR_NOTFOUND; /* someone else's payment does not exist for this principal */
+        gw_audit_refusal(req, 404, "not the principal's payment");
     }
     if (rc != TRK_OK) {
         gw_respond_store_error(req, rc);
@@ -126,6 +141,8 @@ gw_dispatch(gw_request *req)
     const route *hit = NULL;
     int path_known = 0;
 
+    if (gw_ratelimit_refuse(req))
+        return; /* 429 given, counted and audited */
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]) && hit == NULL; i++) {
         memset(&ctx, 0, sizeof(ctx));
         if (!match(routes[i].pattern, req->path, &ctx))
@@ -147,13 +164,18 @@ gw_dispatch(gw_request *req)
                             &h, 1);
         return;
     }
+    req->route = hit->pattern;
     if ((hit->roles & (1u << req->principal.role)) == 0) {
+        gw_metric_authz_refused(req->principal.role);
+        gw_audit_refusal(req, 403, "route not for the principal's role");
         gw_log(GW_LOG_WARN, "authz_refused", "principal=%s role=%s route=%s %s",
                req->principal.name, gw_role_name(req->principal.role), req->method,
                hit->pattern);
         gw_respond_error(req, 403, "FORBIDDEN", "this route is not for your role", NULL);
         return;
     }
+    if (ctx.uetr[0] != '\0')
+        memcpy(req->uetr, ctx.uetr, sizeof(req->uetr));
     if (hit->own == OWN_PAYMENT && load_payment(req, &ctx) != 0)
         return;
     hit->handler(req, &ctx);

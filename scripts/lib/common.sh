@@ -6,8 +6,11 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # What building and running Corridor needs, by Debian 12 package name.
 RUN_PACKAGES="build-essential cmake pkg-config openssl libssl-dev libnghttp2-dev liblmdb-dev
   libxml2-dev libxslt1-dev libjansson-dev"
-# What the test suite adds: cmocka, real clients (curl, nghttp), xmllint, jq, clang for fuzzing.
-TEST_PACKAGES="libcmocka-dev curl nghttp2-client libxml2-utils jq clang lmdb-utils nginx"
+# What the test suite adds: cmocka, real clients (curl, nghttp), xmllint, jq, clang for fuzzing,
+# promtool (prometheus) for /metrics, chromium to render the tracking page. (ops.sh installs
+# its OpenAPI linter with npm, which needs Node 20.19+.)
+TEST_PACKAGES="libcmocka-dev curl nghttp2-client libxml2-utils jq clang lmdb-utils nginx
+  prometheus chromium"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -37,7 +40,7 @@ build() {
 }
 
 dev_pki() {
-    [ -f "$ROOT/certs/dev/server.crt" ] && [ -f "$ROOT/certs/dev/stranger.crt" ] && return 0
+    [ -f "$ROOT/certs/dev/server.crt" ] && [ -f "$ROOT/certs/dev/crl.pem" ] && return 0
     say "making the dev PKI in certs/dev"
     "$ROOT/certs/make-dev-pki" >/dev/null
 }
