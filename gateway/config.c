@@ -10,11 +10,13 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CONFIG_LINE_MAX 2048
+#define CONFIG_PROBLEM_MAX 512 /* one problem's text */
 
 enum kind { K_STR, K_UINT, K_LISTEN };
 
@@ -194,39 +196,71 @@ trim(char *s)
     return s;
 }
 
+/* Every problem found, one per line in the caller's buffer (the first always; later ones while
+ * they fit), so --check-config can report them all rather than the first. */
+typedef struct problems {
+    char *buf;
+    size_t size, used;
+    unsigned n;
+} problems;
+
+__attribute__((format(printf, 2, 3))) static void
+problem(problems *p, const char *fmt, ...)
+{
+    char text[CONFIG_PROBLEM_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    if (p->used + 1 < p->size) {
+        size_t room = p->size - p->used - 1;
+        int k = snprintf(p->buf + p->used, p->size - p->used, "%s%s", p->n ? "\n" : "", text);
+        if (k > 0)
+            p->used += (size_t)k < room ? (size_t)k : room;
+    }
+    p->n++;
+}
+
+/* One `key = value` line (comment already cut): problems are added, not returned. */
+static void
+load_line(gw_config *cfg, char *line, const char *path, unsigned lineno, problems *pr)
+{
+    char sub[CONFIG_PROBLEM_MAX];
+    char *s = trim(line), *eq = strchr(s, '=');
+
+    if (*s == '\0')
+        return;
+    if (eq == NULL) {
+        problem(pr, "%s:%u: expected 'key = value'", path, lineno);
+        return;
+    }
+    *eq = '\0';
+    if (gw_config_set(cfg, trim(s), trim(eq + 1), sub, sizeof(sub)) != GW_OK)
+        problem(pr, "%s:%u: %s", path, lineno, sub);
+}
+
 int
 gw_config_load_file(gw_config *cfg, const char *path, char *err, size_t errlen)
 {
-    char line[CONFIG_LINE_MAX], sub[256];
+    char line[CONFIG_LINE_MAX];
     unsigned lineno = 0;
-    int rc = GW_OK;
+    problems pr = {.buf = err, .size = errlen};
     FILE *f = fopen(path, "r");
 
     if (f == NULL) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return GW_ERR_CONFIG;
     }
-    while (rc == GW_OK && fgets(line, sizeof(line), f) != NULL) {
+    while (fgets(line, sizeof(line), f) != NULL) {
         lineno++;
         char *hash = strchr(line, '#');
         if (hash != NULL)
             *hash = '\0';
-        char *s = trim(line);
-        if (*s == '\0')
-            continue;
-        char *eq = strchr(s, '=');
-        if (eq == NULL) {
-            snprintf(err, errlen, "%s:%u: expected 'key = value'", path, lineno);
-            rc = GW_ERR_CONFIG;
-            break;
-        }
-        *eq = '\0';
-        rc = gw_config_set(cfg, trim(s), trim(eq + 1), sub, sizeof(sub));
-        if (rc != GW_OK)
-            snprintf(err, errlen, "%s:%u: %s", path, lineno, sub);
+        load_line(cfg, line, path, lineno, &pr);
     }
     fclose(f);
-    return rc;
+    return pr.n == 0 ? GW_OK : GW_ERR_CONFIG;
 }
 
 int
@@ -248,32 +282,43 @@ gw_config_load_env(gw_config *cfg, char *err, size_t errlen)
     return GW_OK;
 }
 
+/* The files the gateway reads at start-up, by key; "none" switches the optional ones off. */
+static void
+check_files(const gw_config *cfg, problems *pr)
+{
+    const struct {
+        const char *key, *path;
+        int optional;
+    } files[] = {
+        {"cert_file", cfg->cert_file, 0},
+        {"key_file", cfg->key_file, 0},
+        {"ca_file", cfg->ca_file, 0},
+        {"participants_file", cfg->participants_file, 0},
+        {"accounts_seed", cfg->accounts_seed, 1},
+        {"crl_file", cfg->crl_file, 1},
+    };
+
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        if (files[i].optional && strcmp(files[i].path, "none") == 0)
+            continue; /* seeding / revocation checking switched off */
+        FILE *f = fopen(files[i].path, "r");
+        if (f == NULL)
+            problem(pr, "%s: cannot read '%s': %s", files[i].key, files[i].path,
+                    strerror(errno));
+        else
+            fclose(f);
+    }
+}
+
 int
 gw_config_check(const gw_config *cfg, char *err, size_t errlen)
 {
-    if (gw_log_level_from(cfg->log_level) < 0) {
-        snprintf(err, errlen, "log_level: expected debug, info, warn or error, got '%s'",
-                 cfg->log_level);
-        return GW_ERR_CONFIG;
-    }
-    if (strcmp(cfg->tls_min_version, "1.3") != 0 && strcmp(cfg->tls_min_version, "1.2") != 0) {
-        snprintf(err, errlen, "tls_min_version: expected 1.3 or 1.2, got '%s'",
-                 cfg->tls_min_version);
-        return GW_ERR_CONFIG;
-    }
-    const char *files[] = {cfg->cert_file, cfg->key_file, cfg->ca_file, cfg->participants_file,
-                           cfg->accounts_seed, cfg->crl_file};
+    problems pr = {.buf = err, .size = errlen};
 
-    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        if ((files[i] == cfg->accounts_seed || files[i] == cfg->crl_file) &&
-            strcmp(files[i], "none") == 0)
-            continue; /* seeding / revocation checking switched off */
-        FILE *f = fopen(files[i], "r");
-        if (f == NULL) {
-            snprintf(err, errlen, "%s: %s", files[i], strerror(errno));
-            return GW_ERR_CONFIG;
-        }
-        fclose(f);
-    }
-    return GW_OK;
+    if (gw_log_level_from(cfg->log_level) < 0)
+        problem(&pr, "log_level: expected debug, info, warn or error, got '%s'", cfg->log_level);
+    if (strcmp(cfg->tls_min_version, "1.3") != 0 && strcmp(cfg->tls_min_version, "1.2") != 0)
+        problem(&pr, "tls_min_version: expected 1.3 or 1.2, got '%s'", cfg->tls_min_version);
+    check_files(cfg, &pr);
+    return pr.n == 0 ? GW_OK : GW_ERR_CONFIG;
 }

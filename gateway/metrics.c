@@ -14,7 +14,11 @@
 
 #define MAX_SERIES 256
 #define N_BUCKETS 12
-#define RENDER_MAX (256 * 1024)
+/* Room for every series (its counter line and N_BUCKETS + 3 histogram lines, each under 256
+ * bytes: route patterns are short) plus the fixed metrics, so a scrape is never cut short. */
+#define SERIES_TEXT_MAX ((N_BUCKETS + 4) * 256)
+#define FIXED_TEXT_MAX (64 * 1024)
+#define RENDER_MAX (MAX_SERIES * SERIES_TEXT_MAX + FIXED_TEXT_MAX)
 #define ROLE_COUNT (GW_ROLE_OPERATOR + 1)
 
 /* Latency bucket bounds in seconds (le), fine around the 1-10 ms the gateway aims for. */
@@ -222,6 +226,10 @@ gw_metrics_render(gw_app *app, char **out, size_t *len)
                    M.rate_limited);
     render_transport(&t);
     render_store(&t, app);
+    if (t.full) { /* an exposition cut mid-histogram would mislead: none rather than that */
+        free(t.buf);
+        return GW_ERR_NOMEM;
+    }
     *out = t.buf;
     *len = t.len;
     return GW_OK;

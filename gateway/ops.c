@@ -16,8 +16,7 @@
 static int
 spool_writable(const gw_app *app)
 {
-    return app->cfg.spool_dir[0] != '\0' &&
-           euidaccess(app->cfg.spool_dir, W_OK | X_OK) == 0;
+    return app->cfg.spool_dir[0] != '\0' && euidaccess(app->cfg.spool_dir, W_OK | X_OK) == 0;
 }
 
 void
@@ -32,9 +31,9 @@ gw_h_readyz(gw_request *req, gw_route_ctx *ctx)
 
     (void)ctx;
     gw_respond_json(req, ready ? 200 : 503,
-                    json_pack("{s:s,s:{s:b,s:b,s:b,s:b}}", "status",
-                              ready ? "ready" : "not_ready", "checks", "store", store_ok,
-                              "schemas", schemas_ok, "spool", spool_ok, "draining", draining),
+                    json_pack("{s:s,s:{s:b,s:b,s:b,s:b}}", "status", ready ? "ready" : "not_ready",
+                              "checks", "store", store_ok, "schemas", schemas_ok, "spool", spool_ok,
+                              "draining", draining),
                     NULL, 0);
 }
 

@@ -89,6 +89,35 @@ file_then_env(void **state)
     unlink(path);
 }
 
+/* --check-config reports every problem, not the first: each bad line, then each check. */
+static void
+every_problem_reported(void **state)
+{
+    gw_config c;
+    char path[] = "/tmp/corridor-cfg-XXXXXX", small[48];
+    int fd = mkstemp(path);
+    (void)state;
+    assert_true(fd >= 0);
+    close(fd);
+    write_file(path, "colour = blue\nworkers 4\nmax_streams = 0\n");
+    gw_config_defaults(&c);
+    assert_int_equal(gw_config_load_file(&c, path, err, sizeof(err)), GW_ERR_CONFIG);
+    assert_non_null(strstr(err, ":1: unknown configuration key 'colour'\n"));
+    assert_non_null(strstr(err, ":2: expected 'key = value'\n"));
+    assert_non_null(strstr(err, ":3: max_streams: expected a whole number"));
+    /* a buffer too small for all: the first is kept (cut), nothing overflows */
+    assert_int_equal(gw_config_load_file(&c, path, small, sizeof(small)), GW_ERR_CONFIG);
+    assert_int_equal(strlen(small), sizeof(small) - 1);
+    assert_null(strchr(small, '\n'));
+    gw_config_defaults(&c);
+    snprintf(c.log_level, sizeof(c.log_level), "loud");
+    snprintf(c.ca_file, sizeof(c.ca_file), "/nonexistent/ca.crt");
+    assert_int_equal(gw_config_check(&c, err, sizeof(err)), GW_ERR_CONFIG);
+    assert_non_null(strstr(err, "log_level: expected"));
+    assert_non_null(strstr(err, "\nca_file: cannot read '/nonexistent/ca.crt'"));
+    unlink(path);
+}
+
 int
 run_config_tests(void)
 {
@@ -97,6 +126,7 @@ run_config_tests(void)
         cmocka_unit_test(listen_parses_host_and_port),
         cmocka_unit_test(numbers_are_strict_and_bounded),
         cmocka_unit_test(file_then_env),
+        cmocka_unit_test(every_problem_reported),
     };
     return cmocka_run_group_tests_name("gateway_config", tests, NULL, NULL);
 }

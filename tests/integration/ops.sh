@@ -62,14 +62,15 @@ check_config() { # args...: sets CC_RC and CC_OUT (stdout and stderr)
 }
 check_config --config samples/corridor.conf
 check "samples/corridor.conf: configuration OK" "0 configuration OK" "$CC_RC $CC_OUT"
-for conf in "$HERE"/fixtures/config/*.conf; do
+for conf in "$HERE"/fixtures/config/*.conf; do # each line of the .expect must be reported
     name=$(basename "$conf" .conf)
-    want=$(cat "${conf%.conf}.expect")
-    check_config --config "$conf"
+    check_config --config "$(realpath --relative-to="$CORRIDOR_SRC" "$conf")"
     check "config/$name: refused" 1 "$([ "$CC_RC" -ne 0 ] && echo 1)"
-    if [[ "$CC_OUT" == *"$want"* ]] && [[ "$CC_OUT" != *"configuration OK"* ]]; then
-        pass "config/$name: reported as '$want'"
-    else fail "config/$name: reported" "expected [$want] in [$CC_OUT]"; fi
+    while IFS= read -r want; do
+        if [[ "$CC_OUT" == *"$want"* ]] && [[ "$CC_OUT" != *"configuration OK"* ]]; then
+            pass "config/$name: reported: $want"
+        else fail "config/$name: reported" "expected [$want] in [$CC_OUT]"; fi
+    done <"${conf%.conf}.expect"
 done
 check_config --config "$WORK/absent.conf"
 check_match "a config file that is not there: named" "absent.conf: No such file or directory" "$CC_RC $CC_OUT"
@@ -181,6 +182,9 @@ check "delivered: the creditor agent credits (ACCC)" 200 "$STATUS"
 # a late, conflicting RJCT after the ACCC: recorded as an anomaly, never shown as the hop's state
 gpi correspondent "$DONE" RJCT '.reject_return_reason = "AC04" | .instruction_identification = "OPS-LATE"'
 check "delivered: a late RJCT is recorded" 200 "$STATUS"
+req channel GET "/tracker/v6/payments/$DONE/transactions"
+check "delivered: ... as an anomaly (valid: false), the payment still ACCC" "ACCC false" \
+    "$(jq -r '"\(.transaction_status) \([.payment_event[] | select(.event_status == "RJCT") | .valid] | map(tostring) | join(","))"' <<<"$BODY")"
 gpi correspondent "$STOPPED" RJCT '.reject_return_reason = "AC04"'
 check "stopped: the first intermediary rejects (RJCT AC04)" 200 "$STATUS"
 
@@ -333,6 +337,10 @@ check "after SIGTERM and restart: every acknowledged payment is there" "$ACKED/$
 stop_daemon TERM
 
 # === the daemon's logs ========================================================================
+start_daemon || exit 1
+req operator GET /v1/accounts/GB33BUKB20201555555555 # an account number in a path
+check "an account read by the operator" 200 "$STATUS"
+stop_daemon TERM
 LOG=$WORK/daemon.log
 cp "$LOG" "$ARTIFACTS/ops-daemon.log"
 LINES=$(wc -l <"$LOG" | tr -d ' ')
