@@ -181,8 +181,8 @@ rate(struct bench *b, work_fn fn, const char *xml, size_t len, uint64_t seconds)
 }
 
 static void
-row(struct bench *b, const char *name, work_fn fn, const char *in, size_t in_len,
-    const char *doc, size_t doc_len, uint64_t seconds)
+row(struct bench *b, const char *name, work_fn fn, const char *in, size_t in_len, const char *doc,
+    size_t doc_len, uint64_t seconds)
 {
     double mine = rate(b, fn, in, in_len, seconds);
     double parse = rate(b, parse_only, doc, doc_len, seconds);

@@ -215,8 +215,8 @@ iso_rc_merge(int a, int b)
 int iso_validate_element(const iso_ctx *ctx, enum iso_schema_id id, xmlNodePtr elem,
                          iso_problems *pr);
 /* AppHdr (if any, against the header profile `hdr_id`) and Document (against `doc_id`). */
-int iso_validate_parts(const iso_ctx *ctx, const struct iso_parts *parts,
-                       enum iso_schema_id hdr_id, enum iso_schema_id doc_id, iso_problems *pr);
+int iso_validate_parts(const iso_ctx *ctx, const struct iso_parts *parts, enum iso_schema_id hdr_id,
+                       enum iso_schema_id doc_id, iso_problems *pr);
 
 /* ---- XSLT (xslt.c) ------------------------------------------------------------------------- */
 
@@ -230,8 +230,8 @@ int iso_xslt_compile(const char *bytes, size_t len, xsltStylesheetPtr *out);
  * are taken literally, never as XPath) under ctx's security preferences; errors are collected
  * per call (code TRANSLATION). Returns ISO_OK (*out is the caller's) or ISO_ERR_INTERNAL.
  */
-int iso_xslt_run(const iso_ctx *ctx, xsltStylesheetPtr style, xmlDocPtr src,
-                 const char **params, xmlDocPtr *out, iso_problems *pr);
+int iso_xslt_run(const iso_ctx *ctx, xsltStylesheetPtr style, xmlDocPtr src, const char **params,
+                 xmlDocPtr *out, iso_problems *pr);
 
 /* ---- cross-field rules (xml_rules.c) ------------------------------------------------------- */
 

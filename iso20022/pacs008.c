@@ -153,7 +153,8 @@ iso_pacs008_build(const iso_ctx *ctx, const iso_instruction *in, const iso_pacs0
     *xml_len = 0;
     if (doc == NULL)
         return ISO_ERR_NOMEM;
-    rc = iso_finish(ctx, doc, ISO_SCHEMA_PACS008, ISO_RULES_PACS008, params->created, xml, xml_len, pr);
+    rc = iso_finish(ctx, doc, ISO_SCHEMA_PACS008, ISO_RULES_PACS008, params->created, xml, xml_len,
+                    pr);
     xmlFreeDoc(doc);
     return rc;
 }

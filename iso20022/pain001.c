@@ -89,8 +89,7 @@ merge_unique(iso_problems *dst, const iso_problems *src)
 {
     for (size_t i = 0; i < src->n; i++)
         if (!has_problem(dst, src->items[i].path, src->items[i].code))
-            iso_problems_add(dst, src->items[i].path, src->items[i].code, "%s",
-                             src->items[i].text);
+            iso_problems_add(dst, src->items[i].path, src->items[i].code, "%s", src->items[i].text);
     dst->dropped += src->dropped;
 }
 
@@ -191,8 +190,8 @@ take_charge_bearer(iso_problems *pr, const struct txn *t, iso_instruction *in)
 {
     snprintf(in->charge_bearer, sizeof(in->charge_bearer), "SHAR");
     if (iso_xml_child(t->tx, "ChrgBr") != NULL)
-        take_checked(pr, t->tx, t->tx_path, "ChrgBr", in->charge_bearer,
-                     sizeof(in->charge_bearer), iso_check_charge_bearer);
+        take_checked(pr, t->tx, t->tx_path, "ChrgBr", in->charge_bearer, sizeof(in->charge_bearer),
+                     iso_check_charge_bearer);
     else
         take_checked(pr, t->pmt, t->pmt_path, "ChrgBr", in->charge_bearer,
                      sizeof(in->charge_bearer), iso_check_charge_bearer);
@@ -260,8 +259,7 @@ read_instruction(struct reader *rd, iso_problems *pr, const struct txn *t, iso_i
     take_text(pr, t->tx, t->tx_path, "PmtId/EndToEndId", in->end_to_end_id,
               sizeof(in->end_to_end_id), ISO_CHARSET_FINX);
     take_instruction_id(pr, t, in);
-    take_checked(pr, t->tx, t->tx_path, "PmtId/UETR", in->uetr, sizeof(in->uetr),
-                 iso_check_uetr);
+    take_checked(pr, t->tx, t->tx_path, "PmtId/UETR", in->uetr, sizeof(in->uetr), iso_check_uetr);
     take_amount(pr, t, in);
     take_date(rd, pr, t, in);
     take_charge_bearer(pr, t, in);
@@ -318,7 +316,8 @@ count_and_sum(xmlNodePtr scope, int whole, int64_t *sum, int *sum_ok)
 
     for (xmlNodePtr p = whole ? iso_xml_child(scope, "PmtInf") : scope; p != NULL;
          p = whole ? iso_xml_next_same(p) : NULL) {
-        for (xmlNodePtr tx = iso_xml_child(p, "CdtTrfTxInf"); tx != NULL; tx = iso_xml_next_same(tx)) {
+        for (xmlNodePtr tx = iso_xml_child(p, "CdtTrfTxInf"); tx != NULL;
+             tx = iso_xml_next_same(tx)) {
             n++;
             if (!decimal_scaled(iso_xml_token(iso_xml_at(tx, "Amt/InstdAmt"), text, sizeof(text)),
                                 &v) ||
@@ -389,8 +388,7 @@ read_owner(struct reader *rd, iso_pain001 *out)
     char base[PATH_SIZE];
 
     iso_xml_path(id, base, sizeof(base));
-    take_text(rd->pr, id, base, rel, out->customer_id, sizeof(out->customer_id),
-              ISO_CHARSET_CBPR);
+    take_text(rd->pr, id, base, rel, out->customer_id, sizeof(out->customer_id), ISO_CHARSET_CBPR);
     iso_xml_text(iso_xml_at(rd->msg, "GrpHdr/MsgId"), out->message_id, sizeof(out->message_id));
     iso_copy_text(out->version, sizeof(out->version), rd->v->name);
 }
@@ -495,9 +493,9 @@ translate_one(struct reader *rd, iso_pain001 *out, size_t i, const struct txn *t
 {
     iso_pain001_tx *tx = &out->tx[i];
     char pmt[INDEX_TEXT_SIZE], txi[INDEX_TEXT_SIZE], created[ISO_TIME_TEXT_SIZE], zero[TOKEN_SIZE];
-    const char *params[] = {"pmt",     pmt,        "tx",    txi,  "uetr",   tx->in.uetr,
-                            "msgid",   tx->msg_id, "created", created, "instd", tx->instructed_bic,
-                            "zero",    zero,       NULL};
+    const char *params[] = {"pmt",   pmt,        "tx",      txi,     "uetr",  tx->in.uetr,
+                            "msgid", tx->msg_id, "created", created, "instd", tx->instructed_bic,
+                            "zero",  zero,       NULL};
     iso_problems built;
     xmlDocPtr result;
     int rc;

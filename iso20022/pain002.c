@@ -24,9 +24,9 @@ group_header(struct iso_builder *b, xmlNodePtr msg, const iso_pain002_params *p)
     iso_datetime(p->created, created);
     iso_el(b, grp, "MsgId", p->msg_id);
     iso_el(b, grp, "CreDtTm", created);
-    othr = iso_el(b, iso_el(b, iso_el(b, iso_el(b, grp, "InitgPty", NULL), "Id", NULL), "OrgId",
-                            NULL),
-                  "Othr", NULL);
+    othr =
+        iso_el(b, iso_el(b, iso_el(b, iso_el(b, grp, "InitgPty", NULL), "Id", NULL), "OrgId", NULL),
+               "Othr", NULL);
     iso_el(b, othr, "Id", p->initiating_party);
     iso_agent_el(b, grp, "DbtrAgt", p->debtor_agent_bic);
 }

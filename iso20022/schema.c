@@ -41,10 +41,10 @@ static const struct {
     enum iso_schema_id schema;
     int inbound;
 } messages[] = {
-    {ISO_NS_PACS008, ISO_SCHEMA_PACS008, 0},   {ISO_NS_PAIN002, ISO_SCHEMA_PAIN002, 0},
-    {ISO_NS_CAMT056, ISO_SCHEMA_CAMT056, 0},   {ISO_NS_PAIN001_09, ISO_SCHEMA_PAIN001_09, 1},
+    {ISO_NS_PACS008, ISO_SCHEMA_PACS008, 0},       {ISO_NS_PAIN002, ISO_SCHEMA_PAIN002, 0},
+    {ISO_NS_CAMT056, ISO_SCHEMA_CAMT056, 0},       {ISO_NS_PAIN001_09, ISO_SCHEMA_PAIN001_09, 1},
     {ISO_NS_PAIN001_03, ISO_SCHEMA_PAIN001_03, 1}, {ISO_NS_PACS002, ISO_SCHEMA_PACS002, 1},
-    {ISO_NS_PACS004, ISO_SCHEMA_PACS004, 1},   {ISO_NS_CAMT029, ISO_SCHEMA_CAMT029, 1},
+    {ISO_NS_PACS004, ISO_SCHEMA_PACS004, 1},       {ISO_NS_CAMT029, ISO_SCHEMA_CAMT029, 1},
 };
 
 enum iso_schema_id
@@ -202,7 +202,8 @@ validate_envelope(const iso_ctx *ctx, xmlNodePtr env, iso_problems *pr)
             continue;
         if (is_header(c) && parts.hdr == NULL && parts.doc == NULL) {
             parts.hdr = c;
-        } else if (parts.doc == NULL && (doc_id = document_schema(c, &inbound)) != ISO_SCHEMA_COUNT) {
+        } else if (parts.doc == NULL &&
+                   (doc_id = document_schema(c, &inbound)) != ISO_SCHEMA_COUNT) {
             parts.doc = c;
         } else {
             iso_problem_at(pr, c, "SCHEMA", "an Envelope holds an AppHdr, then a Document");
@@ -210,7 +211,8 @@ validate_envelope(const iso_ctx *ctx, xmlNodePtr env, iso_problems *pr)
         }
     }
     if (parts.doc == NULL) {
-        iso_problem_at(pr, env, "SCHEMA", "the Envelope has no Document Corridor has a profile for");
+        iso_problem_at(pr, env, "SCHEMA",
+                       "the Envelope has no Document Corridor has a profile for");
         return ISO_ERR_INVALID;
     }
     return iso_rc_merge(rc, iso_validate_parts(ctx, &parts,

@@ -32,20 +32,34 @@ static const struct kind {
     const char *date[ALTERNATIVES];
     const char *reason; /* from tx, a list: the first code */
 } kinds[] = {
-    {"pacs.002.001.10", ISO_MSG_PACS002, ISO_SCHEMA_PACS002, "FIToFIPmtStsRpt/TxInfAndSts",
-     "FIToFIPmtStsRpt/GrpHdr/MsgId", {"FIToFIPmtStsRpt/TxInfAndSts/TxSts", NULL},
+    {"pacs.002.001.10",
+     ISO_MSG_PACS002,
+     ISO_SCHEMA_PACS002,
+     "FIToFIPmtStsRpt/TxInfAndSts",
+     "FIToFIPmtStsRpt/GrpHdr/MsgId",
+     {"FIToFIPmtStsRpt/TxInfAndSts/TxSts", NULL},
      "FIToFIPmtStsRpt/TxInfAndSts/OrgnlTxRef/IntrBkSttlmAmt",
      {"FIToFIPmtStsRpt/TxInfAndSts/FctvIntrBkSttlmDt/Dt",
       "FIToFIPmtStsRpt/TxInfAndSts/OrgnlTxRef/IntrBkSttlmDt"},
      "StsRsnInf"},
-    {"pacs.004.001.09", ISO_MSG_PACS004, ISO_SCHEMA_PACS004, "PmtRtr/TxInf", "PmtRtr/GrpHdr/MsgId",
-     {NULL, NULL}, "PmtRtr/TxInf/RtrdIntrBkSttlmAmt",
-     {"PmtRtr/TxInf/IntrBkSttlmDt", "PmtRtr/GrpHdr/IntrBkSttlmDt"}, "RtrRsnInf"},
-    {"camt.029.001.09", ISO_MSG_CAMT029, ISO_SCHEMA_CAMT029, "RsltnOfInvstgtn/CxlDtls/TxInfAndSts",
+    {"pacs.004.001.09",
+     ISO_MSG_PACS004,
+     ISO_SCHEMA_PACS004,
+     "PmtRtr/TxInf",
+     "PmtRtr/GrpHdr/MsgId",
+     {NULL, NULL},
+     "PmtRtr/TxInf/RtrdIntrBkSttlmAmt",
+     {"PmtRtr/TxInf/IntrBkSttlmDt", "PmtRtr/GrpHdr/IntrBkSttlmDt"},
+     "RtrRsnInf"},
+    {"camt.029.001.09",
+     ISO_MSG_CAMT029,
+     ISO_SCHEMA_CAMT029,
+     "RsltnOfInvstgtn/CxlDtls/TxInfAndSts",
      "RsltnOfInvstgtn/Assgnmt/Id",
      {"RsltnOfInvstgtn/Sts/Conf", "RsltnOfInvstgtn/CxlDtls/TxInfAndSts/TxCxlSts"},
      "RsltnOfInvstgtn/CxlDtls/TxInfAndSts/OrgnlIntrBkSttlmAmt",
-     {"RsltnOfInvstgtn/CxlDtls/TxInfAndSts/OrgnlIntrBkSttlmDt", NULL}, "CxlStsRsnInf"},
+     {"RsltnOfInvstgtn/CxlDtls/TxInfAndSts/OrgnlIntrBkSttlmDt", NULL},
+     "CxlStsRsnInf"},
 };
 
 static const struct kind *
@@ -105,8 +119,8 @@ read_charges(const xmlNode *tx, iso_status_msg *out, iso_problems *pr)
 {
     iso_amount amt;
 
-    for (xmlNodePtr c = iso_xml_child(tx, "ChrgsInf"); c != NULL && out->n_charges < ISO_MAX_CHARGES;
-         c = iso_xml_next_same(c)) {
+    for (xmlNodePtr c = iso_xml_child(tx, "ChrgsInf");
+         c != NULL && out->n_charges < ISO_MAX_CHARGES; c = iso_xml_next_same(c)) {
         iso_charge *ch = &out->charges[out->n_charges];
         memset(&amt, 0, sizeof(amt));
         if (!read_amount(iso_xml_child(c, "Amt"), &amt, pr))
@@ -161,7 +175,7 @@ read_fields(const struct iso_parts *parts, const struct kind *k, iso_status_msg 
     text_at(tx, "OrgnlInstrId", out->original_instr_id, sizeof(out->original_instr_id));
     text_at(tx, "OrgnlEndToEndId", out->original_e2e_id, sizeof(out->original_e2e_id));
     iso_copy_text(out->status, sizeof(out->status),
-              iso_xml_token(first_of(doc, k->status), token, sizeof(token)));
+                  iso_xml_token(first_of(doc, k->status), token, sizeof(token)));
     iso_copy_text(out->reason, sizeof(out->reason), iso_xml_token(reason, token, sizeof(token)));
     ok = read_amount(iso_xml_at(doc, k->amount), &out->amount, pr);
     read_date(doc, k, out);
@@ -182,8 +196,8 @@ read_doc(const iso_ctx *ctx, xmlDocPtr doc, iso_status_msg *out, iso_problems *p
     if (rc != ISO_OK)
         return rc;
     if ((k = kind_of(parts.name)) == NULL) {
-        iso_problem_at(pr, parts.doc, "UNSUPPORTED_MESSAGE",
-                       "%s is not taken here: " SUPPORTED, parts.name);
+        iso_problem_at(pr, parts.doc, "UNSUPPORTED_MESSAGE", "%s is not taken here: " SUPPORTED,
+                       parts.name);
         return ISO_ERR_INVALID;
     }
     rc = iso_validate_parts(ctx, &parts, ISO_SCHEMA_HEAD001_IN, k->schema, pr);

@@ -41,7 +41,8 @@
 
 /* ---- the raw-byte scan --------------------------------------------------------------------- */
 
-/* Where s[i..] ends the construct opened at i (the index after `close`), or len if it never does. */
+/* Where s[i..] ends the construct opened at i (the index after `close`), or len if it never does.
+ */
 static size_t
 skip_past(const char *s, size_t len, size_t i, const char *close)
 {
@@ -179,8 +180,8 @@ values_short(const xmlChar **ns, int n_ns, const xmlChar **attrs, int n_attrs)
 static int
 is_xinclude(const xmlChar *uri)
 {
-    return uri != NULL && (xmlStrEqual(uri, BAD_CAST XINCLUDE_NS) ||
-                           xmlStrEqual(uri, BAD_CAST XINCLUDE_NS_OLD));
+    return uri != NULL &&
+           (xmlStrEqual(uri, BAD_CAST XINCLUDE_NS) || xmlStrEqual(uri, BAD_CAST XINCLUDE_NS_OLD));
 }
 
 static void

@@ -106,8 +106,7 @@ amount(struct walk *w, const xmlNode *n)
         return;
     }
     /* Zero and the decimal's other spellings are the profile's business, not these rules'. */
-    v = iso_amount_check(iso_xml_token(n, text, sizeof(text)), iso_currency_exponent(code),
-                         &minor);
+    v = iso_amount_check(iso_xml_token(n, text, sizeof(text)), iso_currency_exponent(code), &minor);
     if (v == ISO_AMOUNT_PRECISION)
         iso_problem_at(w->pr, n, "AMOUNT_PRECISION", "has more than %d decimals for %s",
                        iso_currency_exponent(code), code);

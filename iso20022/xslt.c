@@ -41,9 +41,9 @@ iso_xslt_compile(const char *bytes, size_t len, xsltStylesheetPtr *out)
 {
     /* Corridor's own stylesheet, but parsed as carefully as anything else: no network, no
      * entities; NOBLANKS is what libxslt itself uses for stylesheets. */
-    xmlDocPtr doc =
-        xmlReadMemory(bytes, (int)len, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
-                                                     XML_PARSE_NOWARNING | XML_PARSE_NOBLANKS);
+    xmlDocPtr doc = xmlReadMemory(bytes, (int)len, NULL, NULL,
+                                  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+                                      XML_PARSE_NOBLANKS);
 
     *out = NULL;
     if (doc == NULL)
@@ -81,8 +81,7 @@ iso_xslt_init(struct iso_ctx *ctx)
     if ((rc = forbid_all(ctx->xslt_security)) != ISO_OK)
         return rc;
     for (int id = 0; id < ISO_XSLT_COUNT; id++) {
-        rc = iso_xslt_compile((const char *)embedded[id].bytes, *embedded[id].len,
-                              &ctx->xslt[id]);
+        rc = iso_xslt_compile((const char *)embedded[id].bytes, *embedded[id].len, &ctx->xslt[id]);
         if (rc != ISO_OK)
             return rc;
     }

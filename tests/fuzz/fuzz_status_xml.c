@@ -14,9 +14,9 @@
 static void
 check_fields(const iso_status_msg *m)
 {
-    const char *texts[] = {m->msg_name,    m->msg_id,          m->from_bic,
-                           m->to_bic,      m->original_msg_id, m->original_instr_id,
-                           m->original_e2e_id, m->status,      m->reason};
+    const char *texts[] = {m->msg_name,        m->msg_id,          m->from_bic,
+                           m->to_bic,          m->original_msg_id, m->original_instr_id,
+                           m->original_e2e_id, m->status,          m->reason};
 
     if (!iso_uetr_valid(m->uetr) || m->kind < ISO_MSG_PACS002 || m->kind > ISO_MSG_CAMT029 ||
         m->n_charges > ISO_MAX_CHARGES)

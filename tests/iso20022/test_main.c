@@ -94,13 +94,20 @@ static const struct {
     const char *name;
     int (*run)(void);
 } groups[] = {
-    {"problems", test_problems_run}, {"rules", test_rules_run},
-    {"json_in", test_json_in_run},   {"fixtures", test_fixtures_run},
-    {"pacs008", test_pacs008_run},   {"schema", test_schema_run},
-    {"xml", test_xml_run},           {"hostile", test_hostile_run},
-    {"xml_rules", test_xml_rules_run}, {"xslt", test_xslt_run},
-    {"pain001", test_pain001_run},   {"pain002", test_pain002_run},
-    {"camt056", test_camt056_run},   {"status_in", test_status_in_run},
+    {"problems", test_problems_run},
+    {"rules", test_rules_run},
+    {"json_in", test_json_in_run},
+    {"fixtures", test_fixtures_run},
+    {"pacs008", test_pacs008_run},
+    {"schema", test_schema_run},
+    {"xml", test_xml_run},
+    {"hostile", test_hostile_run},
+    {"xml_rules", test_xml_rules_run},
+    {"xslt", test_xslt_run},
+    {"pain001", test_pain001_run},
+    {"pain002", test_pain002_run},
+    {"camt056", test_camt056_run},
+    {"status_in", test_status_in_run},
     {"envelope", test_envelope_run},
 };
 

@@ -250,8 +250,8 @@ test_carried_fields(void **state)
         assert_xpath(doc, TX "pacs:RmtInf/pacs:Strd/pacs:AddtlRmtInf", "Second instalment");
         assert_xpath(doc, TX "pacs:CdtrAcct/pacs:Id/pacs:Othr/pacs:Id", "0532013000");
         assert_xpath(doc, TX "pacs:CdtrAcct/pacs:Ccy", "USD");
-        assert_xpath(doc, TX "pacs:Dbtr/pacs:Id/pacs:OrgId/*", f == 0 ? "529900T8BM49AURSDO55"
-                                                                      : "ACMEGB2L");
+        assert_xpath(doc, TX "pacs:Dbtr/pacs:Id/pacs:OrgId/*",
+                     f == 0 ? "529900T8BM49AURSDO55" : "ACMEGB2L");
         assert_absent(doc, TX "pacs:RmtInf/pacs:Ustrd");
         xmlFreeDoc(doc);
         /* The ultimate debtor of the PmtInf goes with each of its transactions. */
@@ -337,8 +337,7 @@ test_shared_problem_once(void **state)
 
     (void)state;
     iso_problems_init(&pr);
-    assert_int_equal(iso_pain001_read(ctx, xml, strlen(xml), time(NULL), &p, &pr),
-                     ISO_ERR_INVALID);
+    assert_int_equal(iso_pain001_read(ctx, xml, strlen(xml), time(NULL), &p, &pr), ISO_ERR_INVALID);
     assert_int_equal(pr.n, 1);
     assert_string_equal(pr.items[0].path, "/Document/CstmrCdtTrfInitn/PmtInf[1]/DbtrAcct/Id/IBAN");
     free(raw);
@@ -384,8 +383,7 @@ test_too_many_transactions(void **state)
         memcpy(xml + head + i * unit, open, unit);
     strcpy(xml + head + n * unit, close);
     iso_problems_init(&pr);
-    assert_int_equal(iso_pain001_read(ctx, xml, strlen(xml), time(NULL), &p, &pr),
-                     ISO_ERR_INVALID);
+    assert_int_equal(iso_pain001_read(ctx, xml, strlen(xml), time(NULL), &p, &pr), ISO_ERR_INVALID);
     assert_string_equal(pr.items[0].code, "TOO_MANY");
     free(xml);
     free(raw);

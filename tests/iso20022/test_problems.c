@@ -81,8 +81,11 @@ test_truncation_keeps_utf8(void **state)
 static void
 test_regression_latin1_bytes_in_message(void **state)
 {
-    static const char *const bad[] = {"tag \xf3" "FIId", "\xff\xff", "\xc0\x80 overlong",
-                                      "\xed\xa0\x80 surrogate", "\xf4\x90\x80\x80 too high",
+    static const char *const bad[] = {"tag \xf3\x46IId", /* \x46 is 'F' */
+                                      "\xff\xff",
+                                      "\xc0\x80 overlong",
+                                      "\xed\xa0\x80 surrogate",
+                                      "\xf4\x90\x80\x80 too high",
                                       "cut \xe2\x82"};
     iso_problems pr;
 

@@ -110,12 +110,10 @@ test_cbpr_samples(void **state)
          "B2C0506272708", "E2E04044506271305", "", "AC04", 13648000, "USD", "2021-05-11", 0},
         {"CBPR__p.2.3.1.b_pacs.004-CtoB.xml", ISO_MSG_PACS004, "pacs.004.001.09",
          "pacs002bizmsgidr-001", "BSCHESMM", "BOFSGB2L", SAMPLE_UETR, "pacs9bizmsgidr02",
-         "pacs9bizmsgidr02", "pacs008EndToEndId-001", "", "AC04", 59163600, "DKK", "2022-10-20",
-         0},
+         "pacs9bizmsgidr02", "pacs008EndToEndId-001", "", "AC04", 59163600, "DKK", "2022-10-20", 0},
         {"CBPR__p.2.3.1.b_pacs.004-DtoC.xml", ISO_MSG_PACS004, "pacs.004.001.09",
          "pacs002bizmsgidr-001", "BSCHGB2L", "BSCHESMM", SAMPLE_UETR, "pacs9bizmsgidr01",
-         "pacs9bizmsgidr01", "pacs008EndToEndId-001", "", "AC04", 59163600, "DKK", "2022-10-20",
-         0},
+         "pacs9bizmsgidr01", "pacs008EndToEndId-001", "", "AC04", 59163600, "DKK", "2022-10-20", 0},
     };
     char path[512];
     iso_status_msg m;
@@ -145,28 +143,28 @@ test_message_fixtures(void **state)
         const char *xsd;
     } fixtures[] = {
         {{"messages/pacs002-acsp.xml", ISO_MSG_PACS002, "pacs.002.001.10", "CRSP-STS-0001",
-          "CRSPUS30XXX", "CRDRGB20XXX", TEST_UETR, "CORRIDOR-PACS008", "", "E2E-2026-0001",
-          "ACSP", "G000", -1, "", "", 0},
+          "CRSPUS30XXX", "CRDRGB20XXX", TEST_UETR, "CORRIDOR-PACS008", "", "E2E-2026-0001", "ACSP",
+          "G000", -1, "", "", 0},
          "pacs.002.001.10.xsd"},
         {{"messages/pacs002-accc.xml", ISO_MSG_PACS002, "pacs.002.001.10", "BENF-STS-0001",
-          "BENFDE20XXX", "CRDRGB20XXX", TEST_UETR, "CORRIDOR-PACS008", "", "E2E-2026-0001",
-          "ACCC", "", 123456, "EUR", "@TODAY@", 1},
+          "BENFDE20XXX", "CRDRGB20XXX", TEST_UETR, "CORRIDOR-PACS008", "", "E2E-2026-0001", "ACCC",
+          "", 123456, "EUR", "@TODAY@", 1},
          "pacs.002.001.10.xsd"},
         {{"messages/pacs002-rjct.xml", ISO_MSG_PACS002, "pacs.002.001.10", "CRSP-STS-0002",
-          "CRSPUS30XXX", "CRDRGB20XXX", TEST_UETR, "CORRIDOR-PACS008", "", "E2E-2026-0001",
-          "RJCT", "AC04", -1, "", "", 0},
+          "CRSPUS30XXX", "CRDRGB20XXX", TEST_UETR, "CORRIDOR-PACS008", "", "E2E-2026-0001", "RJCT",
+          "AC04", -1, "", "", 0},
          "pacs.002.001.10.xsd"},
         {{"messages/pacs004-return.xml", ISO_MSG_PACS004, "pacs.004.001.09", "CRSP-RTR-0001",
           "CRSPUS30XXX", "CRDRGB20XXX", TEST_UETR, "CORRIDOR-PACS008", "", "E2E-2026-0001", "",
           "AC04", 122456, "EUR", "@TODAY@", 1},
          "pacs.004.001.09.xsd"},
         {{"messages/camt029-cncl.xml", ISO_MSG_CAMT029, "camt.029.001.09", "CRSP-CXL-0001",
-          "CRSPUS30XXX", "CRDRGB20XXX", TEST_UETR, "CORRIDOR-PACS008", "", "E2E-2026-0001",
-          "CNCL", "", 123456, "EUR", "@TODAY@", 0},
+          "CRSPUS30XXX", "CRDRGB20XXX", TEST_UETR, "CORRIDOR-PACS008", "", "E2E-2026-0001", "CNCL",
+          "", 123456, "EUR", "@TODAY@", 0},
          "camt.029.001.09.xsd"},
         {{"messages/camt029-rjcr.xml", ISO_MSG_CAMT029, "camt.029.001.09", "CRSP-CXL-0002",
-          "CRSPUS30XXX", "CRDRGB20XXX", TEST_UETR, "CORRIDOR-PACS008", "", "E2E-2026-0001",
-          "RJCR", "CUST", 123456, "EUR", "@TODAY@", 0},
+          "CRSPUS30XXX", "CRDRGB20XXX", TEST_UETR, "CORRIDOR-PACS008", "", "E2E-2026-0001", "RJCR",
+          "CUST", 123456, "EUR", "@TODAY@", 0},
          "camt.029.001.09.xsd"},
     };
     char today[11];
@@ -263,8 +261,7 @@ test_header_rules(void **state)
                                  "<head:BICFI>CRDRGB20LON</head:BICFI>", &pr),
                      ISO_ERR_INVALID);
     assert_string_equal(pr.items[0].code, "HEADER_TO_MISMATCH");
-    assert_int_equal(read_edited("messages/pacs004-return.xml",
-                                 "<head:MsgDefIdr>pacs.004.001.09",
+    assert_int_equal(read_edited("messages/pacs004-return.xml", "<head:MsgDefIdr>pacs.004.001.09",
                                  "<head:MsgDefIdr>pacs.004.001.11", &pr),
                      ISO_ERR_INVALID);
     assert_string_equal(pr.items[0].code, "HEADER_MSG_MISMATCH");
@@ -276,13 +273,14 @@ test_unsupported(void **state)
     iso_problems pr;
 
     (void)state;
-    assert_int_equal(read_edited("messages/pacs002-acsp.xml", "pacs.002.001.10",
-                                 "pacs.002.001.12", &pr),
-                     ISO_ERR_INVALID);
+    assert_int_equal(
+        read_edited("messages/pacs002-acsp.xml", "pacs.002.001.10", "pacs.002.001.12", &pr),
+        ISO_ERR_INVALID);
     assert_int_equal(pr.n, 1);
     assert_string_equal(pr.items[0].code, "UNSUPPORTED_MESSAGE");
     assert_string_equal(pr.items[0].path, "/Envelope/Document");
-    assert_non_null(strstr(pr.items[0].text, "pacs.002.001.10, pacs.004.001.09 or camt.029.001.09"));
+    assert_non_null(
+        strstr(pr.items[0].text, "pacs.002.001.10, pacs.004.001.09 or camt.029.001.09"));
     assert_int_equal(read_edited("pain001/pain001-09-single.xml", "@@", "@@", &pr),
                      ISO_ERR_INVALID);
     assert_string_equal(pr.items[0].code, "UNSUPPORTED_MESSAGE");
@@ -295,9 +293,9 @@ test_refusals(void **state)
 
     (void)state;
     /* A status Corridor does not act on: the profile. */
-    assert_int_equal(read_edited("messages/pacs002-acsp.xml", "<pacs:TxSts>ACSP",
-                                 "<pacs:TxSts>XXXX", &pr),
-                     ISO_ERR_INVALID);
+    assert_int_equal(
+        read_edited("messages/pacs002-acsp.xml", "<pacs:TxSts>ACSP", "<pacs:TxSts>XXXX", &pr),
+        ISO_ERR_INVALID);
     assert_string_equal(pr.items[0].code, "SCHEMA");
     /* No UETR: the profile. */
     assert_int_equal(read_edited("messages/pacs002-rjct.xml",
@@ -305,11 +303,13 @@ test_refusals(void **state)
                      ISO_ERR_INVALID);
     assert_string_equal(pr.items[0].code, "SCHEMA");
     /* Silver, three decimals of EUR, an amount Corridor does not read. */
-    assert_int_equal(read_edited("messages/pacs004-return.xml", "<pacs:RtrdIntrBkSttlmAmt Ccy=\"EUR\"",
+    assert_int_equal(read_edited("messages/pacs004-return.xml",
+                                 "<pacs:RtrdIntrBkSttlmAmt Ccy=\"EUR\"",
                                  "<pacs:RtrdIntrBkSttlmAmt Ccy=\"XAG\"", &pr),
                      ISO_ERR_INVALID);
     assert_string_equal(pr.items[0].code, "CURRENCY_NOT_ALLOWED");
-    assert_string_equal(pr.items[0].path, "/Envelope/Document/PmtRtr/TxInf/RtrdIntrBkSttlmAmt/@Ccy");
+    assert_string_equal(pr.items[0].path,
+                        "/Envelope/Document/PmtRtr/TxInf/RtrdIntrBkSttlmAmt/@Ccy");
     assert_int_equal(read_edited("messages/pacs004-return.xml", ">10.00<", ">10.001<", &pr),
                      ISO_ERR_INVALID);
     assert_string_equal(pr.items[0].code, "AMOUNT_PRECISION");
@@ -327,9 +327,9 @@ int
 test_status_in_run(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cbpr_samples),   cmocka_unit_test(test_message_fixtures),
-        cmocka_unit_test(test_charges),        cmocka_unit_test(test_bare_document),
-        cmocka_unit_test(test_header_rules),   cmocka_unit_test(test_unsupported),
+        cmocka_unit_test(test_cbpr_samples), cmocka_unit_test(test_message_fixtures),
+        cmocka_unit_test(test_charges),      cmocka_unit_test(test_bare_document),
+        cmocka_unit_test(test_header_rules), cmocka_unit_test(test_unsupported),
         cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests_name("status_in", tests, setup, teardown);

@@ -163,7 +163,8 @@ problems_match(const char *name, const char *expect, const iso_problems *pr)
 
     assert_non_null(copy);
     strtok_r(copy, "\n", &save);
-    for (line = strtok_r(NULL, "\n", &save); ok && line != NULL; line = strtok_r(NULL, "\n", &save)) {
+    for (line = strtok_r(NULL, "\n", &save); ok && line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
         if (i >= pr->n) {
             print_message("%s: missing \"%s\"\n", name, line);
             ok = 0;
@@ -193,7 +194,8 @@ expect_matches(const char *name, const char *expect, int rc, const iso_problems 
         print_message("%s: status %d, expected %s", name, status, expect);
     ok = ok && problems_match(name, expect, pr);
     for (size_t i = 0; !ok && i < pr->n; i++)
-        print_message("  got: %s %s (%s)\n", pr->items[i].path, pr->items[i].code, pr->items[i].text);
+        print_message("  got: %s %s (%s)\n", pr->items[i].path, pr->items[i].code,
+                      pr->items[i].text);
     return ok;
 }
 

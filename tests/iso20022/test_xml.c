@@ -26,16 +26,15 @@ parse_ok(const char *xml)
 static void
 test_parse_accepts_ordinary_xml(void **state)
 {
-    static const char xml[] =
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- a <comment> -->"
-        "<a x='1 > 0' y=\"&lt;\"><b><![CDATA[<not a tag>]]></b><c/></a>";
+    static const char xml[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- a <comment> -->"
+                              "<a x='1 > 0' y=\"&lt;\"><b><![CDATA[<not a tag>]]></b><c/></a>";
     xmlDocPtr doc = parse_ok(xml);
     char text[64];
 
     (void)state;
-    assert_string_equal(iso_xml_text(iso_xml_at(xmlDocGetRootElement(doc), "b"), text,
-                                     sizeof(text)),
-                        "<not a tag>");
+    assert_string_equal(
+        iso_xml_text(iso_xml_at(xmlDocGetRootElement(doc), "b"), text, sizeof(text)),
+        "<not a tag>");
     xmlFreeDoc(doc);
 }
 
@@ -77,12 +76,10 @@ test_navigation_namespaces(void **state)
     char text[16];
 
     (void)state;
-    assert_string_equal(iso_xml_text(iso_xml_child(xmlDocGetRootElement(doc), "b"), text,
-                                     sizeof(text)),
-                        "x ");
-    assert_string_equal(iso_xml_token(iso_xml_child(xmlDocGetRootElement(doc), "b"), text,
-                                      sizeof(text)),
-                        "x");
+    assert_string_equal(
+        iso_xml_text(iso_xml_child(xmlDocGetRootElement(doc), "b"), text, sizeof(text)), "x ");
+    assert_string_equal(
+        iso_xml_token(iso_xml_child(xmlDocGetRootElement(doc), "b"), text, sizeof(text)), "x");
     xmlFreeDoc(doc);
 }
 

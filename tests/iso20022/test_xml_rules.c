@@ -143,7 +143,8 @@ test_references_and_text(void **state)
                            "<pacs:InstrId>MSG-0001/</pacs:InstrId>"};
     const char *finx[] = {"<pacs:EndToEndId>E2E-2026-0001", "<pacs:EndToEndId>E2E_2026_0001"};
     const char *cbpr[] = {"<pacs:Nm>Jane Smith</pacs:Nm>", "<pacs:Nm>Jane [Smith]</pacs:Nm>"};
-    const char *extended[] = {"<pacs:Nm>Jane Smith</pacs:Nm>", "<pacs:Nm>Jane_Smith @ #1</pacs:Nm>"};
+    const char *extended[] = {"<pacs:Nm>Jane Smith</pacs:Nm>",
+                              "<pacs:Nm>Jane_Smith @ #1</pacs:Nm>"};
     iso_problems pr;
 
     (void)state;

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #define SHEET_OPEN                                                                                 \
-    "<xsl:stylesheet version=\"1.1\" xmlns:xsl=\"http://www.w3.org/1999/XSL/Transform\">"         \
+    "<xsl:stylesheet version=\"1.1\" xmlns:xsl=\"http://www.w3.org/1999/XSL/Transform\">"          \
     "<xsl:template match=\"/\">"
 #define SHEET_CLOSE "</xsl:template></xsl:stylesheet>"
 
