@@ -29,14 +29,20 @@ install_packages() {
         "${missing[@]}" >/dev/null
 }
 
-# build DIR [cmake args...]
+# build DIR [cmake args...]: configure and build; a failure shows the compiler's output and
+# fails the caller (set -e), a success stays quiet.
 build() {
-    local dir=$1
+    local dir=$1 log
     shift
     say "building in ${dir#$ROOT/}"
-    cmake -S "$ROOT" -B "$dir" "$@" >/dev/null
-    cmake --build "$dir" -j "$(nproc)" 2>&1 | grep -vE '^\[ *[0-9]+%\]|^-- ' || true
-    test "${PIPESTATUS[0]}" -eq 0
+    log=$(mktemp)
+    if ! { cmake -S "$ROOT" -B "$dir" "$@" && cmake --build "$dir" -j "$(nproc)"; } >"$log" 2>&1; then
+        grep -vE '^\[ *[0-9]+%\]|^-- ' "$log" | tail -60
+        rm -f "$log"
+        say "build failed in ${dir#$ROOT/}"
+        return 1
+    fi
+    rm -f "$log"
 }
 
 dev_pki() {
