@@ -166,21 +166,13 @@ finish(void *arg)
                    job->op.replay_len, NULL, 0);
         job->op.replay_body = NULL;
         break;
-    case TRK_ERR_IDEM_CONFLICT:
-        gw_respond_error(req, 409, "IDEMPOTENCY_KEY_REUSED",
-                         "this Idempotency-Key was used with another request body", NULL);
-        break;
-    case TRK_ERR_EXISTS:
-        gw_respond_error(req, 409, "UETR_EXISTS", "a payment with one of these UETRs exists",
-                         NULL);
-        break;
     case TRK_ERR_FUNDS:
         snprintf(path, sizeof(path), DBTR_ACCT_PATH "[transaction %zu]",
                  job->op.failed_index + 1);
         gw_funds_refused(req, job->op.funds_reason, path);
         break;
     default:
-        gw_respond_store_error(req, job->op.rc);
+        gw_respond_create_refused(req, &job->op, NULL);
     }
     job_free(job);
 }

@@ -206,6 +206,16 @@ finish_create(void *arg)
                    job->op.replay_len, &h, job->op.replay_status == 201);
         job->op.replay_body = NULL;
         break;
+    default:
+        gw_respond_create_refused(req, &job->op, "/debtor/account");
+    }
+    job_free(job);
+}
+
+void
+gw_respond_create_refused(gw_request *req, const trk_op *op, const char *funds_path)
+{
+    switch (op->rc) {
     case TRK_ERR_IDEM_CONFLICT:
         gw_respond_error(req, 409, "IDEMPOTENCY_KEY_REUSED",
                          "this Idempotency-Key was used with another request body", NULL);
@@ -215,12 +225,11 @@ finish_create(void *arg)
                          NULL);
         break;
     case TRK_ERR_FUNDS:
-        gw_funds_refused(req, job->op.funds_reason, "/debtor/account");
+        gw_funds_refused(req, op->funds_reason, funds_path);
         break;
     default:
-        gw_respond_store_error(req, job->op.rc);
+        gw_respond_store_error(req, op->rc);
     }
-    job_free(job);
 }
 
 /* Runs on the tracker's writer thread: hand the outcome back to the request's worker. */

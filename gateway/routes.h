@@ -37,6 +37,8 @@ int gw_payment_prepare(trk_payment *p, trk_event *e, const iso_instruction *in,
                        const iso_pacs008_params *pp, const struct json_t *origin);
 trk_state gw_accepted_state(const iso_instruction *in); /* SCHEDULED when for a later day */
 void gw_funds_refused(gw_request *req, const char *reason, const char *path);
+/* A create the store refused (idempotency conflict, UETR taken, funds, store): its answer. */
+void gw_respond_create_refused(gw_request *req, const trk_op *op, const char *funds_path);
 /* pain001.c */
 void gw_payment_create_pain001(gw_request *req);
 void gw_respond_pain002(gw_request *req, const trk_payment *pay);
