@@ -4,6 +4,8 @@
  *   {"time":"2026-11-21T10:00:00.123Z","kind":"request","principal":"customer",
  *    "role":"customer","method":"POST","route":"/v1/payments","status":403,
  *    "decision":"refused","reason":"route not for the role","request_id":"..."}
+ *   {"time":...,"kind":"request","principal":"operator",...,"decision":"allowed",
+ *    "reason":"operator access","uetr":"..."}          (operators read everything: on the record)
  *   {"time":...,"kind":"connection","principal":"","subject":"revoked.dev.corridor",
  *    "peer":"127.0.0.1:50000","decision":"refused","reason":"bad_client_cert: ..."}
  *
@@ -146,12 +148,11 @@ record(const char *kind)
     return obj;
 }
 
-void
-gw_audit_refusal(gw_request *req, int status, const char *reason)
+static void
+request_record(const gw_request *req, int status, const char *decision, const char *reason)
 {
     json_t *obj = record("request");
 
-    req->audited = 1;
     if (obj == NULL)
         return;
     set_text(obj, "principal", req->principal.name);
@@ -161,12 +162,25 @@ gw_audit_refusal(gw_request *req, int status, const char *reason)
     if (req->route != NULL && req->path != NULL)
         set_text(obj, "path", req->path);
     json_object_set_new(obj, "status", json_integer(status));
-    set_text(obj, "decision", "refused");
+    set_text(obj, "decision", decision);
     set_text(obj, "reason", reason);
     set_text(obj, "request_id", req->request_id);
     if (req->uetr[0] != '\0')
         set_text(obj, "uetr", req->uetr);
     emit(obj);
+}
+
+void
+gw_audit_refusal(gw_request *req, int status, const char *reason)
+{
+    req->audited = 1;
+    request_record(req, status, "refused", reason);
+}
+
+void
+gw_audit_access(const gw_request *req, int status, const char *reason)
+{
+    request_record(req, status, "allowed", reason);
 }
 
 void

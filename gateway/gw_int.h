@@ -184,6 +184,8 @@ void gw_audit_path(const gw_config *cfg, char *out, size_t size);
 /* A refused request (403, 404 for someone else's payment, 429, ...): one record, and
  * req->audited set so gw_respond does not write a second one. */
 void gw_audit_refusal(gw_request *req, int status, const char *reason);
+/* A privileged access that was allowed (an operator reading a payment, changing an account). */
+void gw_audit_access(const gw_request *req, int status, const char *reason);
 /* A refused or cut-off connection; principal may be NULL (not known yet), subject is the
  * certificate's CN when there is one. */
 void gw_audit_conn(const gw_principal *p, const char *subject, const char *peer,

@@ -1003,6 +1003,17 @@ audit_late_refusal(gw_request *req, int status, const char *body, size_t len)
     gw_audit_refusal(req, status, reason);
 }
 
+/* Operators see every payment and manage the ledger (DESIGN.md "Who sees what"): each such
+ * access that succeeded is on the audit record too. */
+static bool
+operator_access(const gw_request *req, int status)
+{
+    if (req->principal.role != GW_ROLE_OPERATOR || status < HTTP_STATUS_MIN || status >= 300)
+        return false;
+    return req->uetr[0] != '\0' ||
+           (req->route != NULL && strncmp(req->route, "/v1/accounts/", 13) == 0);
+}
+
 /* The first answer settles the request: no longer pending, counted and logged (metrics.c),
  * whether or not anyone is left to receive it. */
 static int
@@ -1039,6 +1050,8 @@ gw_respond(gw_request *req, int status, const char *content_type, char *body, si
     status = respond_settle(s, status);
     if ((status == 403 || status == 429) && !req->audited)
         audit_late_refusal(req, status, body, body ? len : 0);
+    else if (operator_access(req, status))
+        gw_audit_access(req, status, "operator access");
     if (c == NULL || s->h2_closed || c->dead) {
         /* Nobody to answer. A dead connection's reaper frees the stream; else we do. */
         gw_log(GW_LOG_DEBUG, "response_dropped", "request_id=%s reason=client gone",
@@ -1070,6 +1083,12 @@ conn_set_events(conn *c, uint32_t events)
 
     if (c->dead || c->events == events)
         return;
+#ifdef GW_FUZZ_HOOK
+    if (c->ev.fd < 0) { /* a fuzzed connection has no socket to watch */
+        c->events = events;
+        return;
+    }
+#endif
     if (epoll_ctl(c->w->epfd, EPOLL_CTL_MOD, c->ev.fd, &ev) < 0) {
         conn_kill(c, false, "epoll_ctl failed");
         return;
@@ -1094,6 +1113,12 @@ conn_update_events(conn *c)
 static int
 conn_write(conn *c, struct obuf *b)
 {
+#ifdef GW_FUZZ_HOOK
+    if (c->ssl == NULL) { /* a fuzzed connection: the output goes nowhere */
+        b->off = b->len;
+        return 1;
+    }
+#endif
     while (obuf_left(b) > 0) {
         size_t left = obuf_left(b);
         int n;
@@ -1454,7 +1479,7 @@ conn_kill(conn *c, bool graceful, const char *why)
     if (c->dead)
         return;
     c->dead = true;
-    if (graceful && c->state == CONN_H2) {
+    if (graceful && c->state == CONN_H2 && c->ssl != NULL) {
         ERR_clear_error();
         (void)SSL_shutdown(c->ssl); /* close_notify, best effort, never waited for */
         ERR_clear_error();
@@ -2236,3 +2261,140 @@ gw_server_free(gw_server *srv)
         close(srv->reload_fd);
     free(srv);
 }
+
+#ifdef GW_FUZZ_HOOK
+/* ---- Test hook (tests/fuzz/fuzz_http_request.c) ------------------------------------------------
+ *
+ * The real request handling — an nghttp2 server session with the callbacks above, the request
+ * assembly and limits, gw_dispatch, the handlers, gw_respond — fed from memory: no socket, no
+ * TLS, no epoll, no worker thread (the caller's thread plays worker 0). Compiled only when
+ * GW_FUZZ_HOOK is defined, i.e. into the fuzz build's own copy of the library; corridord and
+ * the library everything else links have none of it.
+ */
+
+#define FUZZ_ANSWER_TIMEOUT_MS 10000 /* a dispatched request not answered by then is a bug */
+#define FUZZ_POLL_MS 10
+
+gw_server *
+gw_fuzz_server_new(const gw_config *cfg, gw_app *app)
+{
+    gw_server *srv = calloc(1, sizeof *srv);
+    gw_worker *w;
+
+    if (srv == NULL)
+        return NULL;
+    srv->cfg = *cfg;
+    normalize(&srv->cfg);
+    srv->app = app;
+    srv->reload_fd = -1;
+    srv->workers = calloc(1, sizeof *srv->workers);
+    if (srv->workers == NULL)
+        goto fail;
+    w = &srv->workers[0];
+    worker_preinit(w, srv, 0);
+    srv->n_workers = 1;
+    if (h2_callbacks_new(&srv->cbs) != GW_OK || h2_options_new(&srv->h2opt) != GW_OK ||
+        pthread_mutex_init(&w->post_mu, NULL) != 0)
+        goto fail;
+    w->mu_ready = true;
+    w->post.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->post.fd >= 0)
+        return srv;
+fail:
+    gw_server_free(srv);
+    return NULL;
+}
+
+void
+gw_fuzz_server_free(gw_server *srv)
+{
+    gw_server_free(srv);
+}
+
+static conn *
+fuzz_conn_new(gw_worker *w, const gw_principal *p)
+{
+    conn *c = calloc(1, sizeof *c);
+
+    if (c == NULL)
+        return NULL;
+    c->ev = (struct ev_src){EV_CONN, -1};
+    c->w = w;
+    c->state = CONN_HANDSHAKE;
+    c->peer.principal = *p;
+    c->peer.known = 1;
+    c->accepted_ns = c->active_ns = gw_now_ns();
+    snprintf(c->addr, sizeof c->addr, "fuzz");
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    w->n_conns++;
+    count(&st_accepted);
+    count(&st_open);
+    return c;
+}
+
+/* Run what the writer thread posted back until nothing is owed; abort past the timeout. */
+static void
+fuzz_await_answers(gw_worker *w)
+{
+    int64_t deadline = gw_now_ns() + FUZZ_ANSWER_TIMEOUT_MS * NS_PER_MS;
+
+    while (w->n_pending > 0) {
+        uint64_t n;
+        if (gw_now_ns() >= deadline) {
+            gw_log(GW_LOG_ERROR, "fuzz_unanswered", "pending=%u", w->n_pending);
+            abort();
+        }
+        if (read(w->post.fd, &n, sizeof n) < 0) {
+            struct timespec ts = {0, FUZZ_POLL_MS * NS_PER_MS};
+            nanosleep(&ts, NULL);
+        }
+        (void)posts_run(w);
+    }
+}
+
+gw_fuzz_conn *
+gw_fuzz_open(gw_server *srv, const gw_principal *p)
+{
+    conn *c = fuzz_conn_new(&srv->workers[0], p);
+
+    if (c != NULL && (conn_start_h2(c) != 0 || !conn_admit(c))) {
+        conn_kill(c, false, "fuzz: no session");
+        worker_reap(&srv->workers[0]);
+        return NULL;
+    }
+    return c;
+}
+
+int
+gw_fuzz_send(gw_fuzz_conn *c, const uint8_t *data, size_t len)
+{
+    size_t off = 0, n;
+
+    /* In pieces of one TLS record's plaintext, as conn_read hands them over. */
+    for (; off < len && !c->dead && c->cut[0] == '\0'; off += n) {
+        n = len - off < READ_CHUNK ? len - off : READ_CHUNK;
+        if (conn_feed(c, data + off, n) < 0 || conn_flush(c) < 0)
+            conn_kill(c, false, "fuzz: http/2 error");
+    }
+    fuzz_await_answers(c->w);
+    if (!c->dead)
+        (void)conn_flush(c); /* what the answers queued */
+    return c->dead || c->cut[0] != '\0' ? -1 : 0;
+}
+
+void
+gw_fuzz_close(gw_fuzz_conn *c)
+{
+    gw_worker *w;
+
+    if (c == NULL)
+        return;
+    w = c->w;
+    fuzz_await_answers(w);
+    conn_kill(c, false, "fuzz: input done");
+    worker_reap(w);
+}
+#endif

