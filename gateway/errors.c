@@ -32,8 +32,8 @@ problems_json(const iso_problems *pr)
 }
 
 void
-gw_respond_error(gw_request *req, int status, const char *code, const char *text,
-                 const iso_problems *problems)
+gw_respond_error_with(gw_request *req, int status, const char *code, const char *text,
+                      const iso_problems *problems, const gw_header *extra, size_t n_extra)
 {
     json_t *body = json_pack("{s:s, s:s}", "code", code, "text", text);
 
@@ -46,7 +46,14 @@ gw_respond_error(gw_request *req, int status, const char *code, const char *text
         json_object_set_new(body, "errors_dropped", json_integer((json_int_t)problems->dropped));
     if (req->path != NULL && strncmp(req->path, "/tracker/", 9) == 0)
         json_object_set_new(body, "severity", json_string(severity_for(status)));
-    gw_respond_json(req, status, body, NULL, 0);
+    gw_respond_json(req, status, body, extra, n_extra);
+}
+
+void
+gw_respond_error(gw_request *req, int status, const char *code, const char *text,
+                 const iso_problems *problems)
+{
+    gw_respond_error_with(req, status, code, text, problems, NULL, 0);
 }
 
 void

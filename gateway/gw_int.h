@@ -124,6 +124,10 @@ void gw_dispatch(gw_request *req);
 /* Error body {"code","text","errors":[{path,code,text}]}; problems may be NULL. */
 void gw_respond_error(gw_request *req, int status, const char *code, const char *text,
                       const iso_problems *problems);
+/* The same with extra response headers (405 Allow, 429 Retry-After ...). */
+void gw_respond_error_with(gw_request *req, int status, const char *code, const char *text,
+                           const iso_problems *problems, const gw_header *extra,
+                           size_t n_extra);
 /* Serialize a jansson value (stolen) as the JSON body. */
 struct json_t;
 void gw_respond_json(gw_request *req, int status, struct json_t *body, const gw_header *extra,

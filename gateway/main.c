@@ -280,6 +280,10 @@ main(int argc, char **argv)
     gw_log(GW_LOG_INFO, "listening", "https://%s:%d workers=%d data_dir=%s", cfg.listen_host,
            cfg.listen_port, cfg.workers, cfg.data_dir);
     rc = gw_server_run(running);
+    /* Stop the writer while the workers' requests still exist: ops it still holds point into
+     * them, and their callbacks post to the workers (gw_server_free runs what is left). */
+    trk_close(app->store);
+    app->store = NULL;
     gw_server_free(running);
     running = NULL;
     running_app = NULL;

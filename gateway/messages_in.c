@@ -246,9 +246,12 @@ load_visible(gw_request *req, const char *uetr, trk_payment *pay)
     int rc = iso_uetr_valid(uetr) ? trk_payment_get(req->app->store, uetr, pay)
                                   : TRK_ERR_NOTFOUND;
 
+    if (iso_uetr_valid(uetr))
+        memcpy(req->uetr, uetr, sizeof(req->uetr));
     if (rc == TRK_OK && !gw_can_see_payment(&req->principal, pay)) {
         trk_payment_clear(pay);
         rc = TRK_ERR_NOTFOUND;
+        gw_audit_refusal(req, 404, "not the principal's payment");
     }
     if (rc != TRK_OK)
         gw_respond_store_error(req, rc);

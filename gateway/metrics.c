@@ -64,9 +64,16 @@ gw_observe_response(const gw_request *req, int status)
 {
     double secs = (double)(gw_now_ns() - req->start_ns) / 1e9;
     const char *route = req->route ? req->route : "unmatched";
+    /* the method is the client's: only known ones get a series of their own */
+    static const char *const methods[] = {"GET", "POST", "PUT", "DELETE", "HEAD", "PATCH",
+                                          "OPTIONS"};
+    const char *method = "OTHER";
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+        if (strcmp(req->method, methods[i]) == 0)
+            method = methods[i];
 
     pthread_mutex_lock(&M.lock);
-    series *s = find_series(route, req->method, status);
+    series *s = find_series(route, method, status);
     if (s != NULL) {
         s->count++;
         s->sum_s += secs;

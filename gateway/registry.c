@@ -154,11 +154,15 @@ parse_line(char *line, entry *e, const char **why)
     return 0;
 }
 
+/* Names key idempotency scopes, rate buckets and connection limits: they must be unique. */
 static int
-add_entry(gw_registry *reg, const entry *e)
+add_entry(gw_registry *reg, const entry *e, const char **why)
 {
+    for (size_t i = 0; i < reg->n; i++)
+        if (strcmp(reg->items[i].principal.name, e->principal.name) == 0)
+            return *why = "a participant of this name is already listed", -1;
     if (reg->n == GW_MAX_PARTICIPANTS)
-        return -1;
+        return *why = "too many participants", -1;
     entry *items = realloc(reg->items, (reg->n + 1) * sizeof(*items));
     if (items == NULL)
         return -1;
@@ -193,8 +197,8 @@ gw_registry_load(gw_registry **out, const char *path, char *err, size_t errlen)
             *hash = '\0';
         if (strspn(line, " \t\r\n") == strlen(line))
             continue;
-        if (parse_line(line, &e, &why) != 0 || add_entry(reg, &e) != 0) {
-            snprintf(err, errlen, "%s:%u: %s", path, lineno, why ? why : "too many participants");
+        if (parse_line(line, &e, &why) != 0 || add_entry(reg, &e, &why) != 0) {
+            snprintf(err, errlen, "%s:%u: %s", path, lineno, why ? why : "out of memory");
             rc = GW_ERR_REGISTRY;
             goto out;
         }

@@ -158,10 +158,8 @@ gw_dispatch(gw_request *req)
         if (!path_known)
             gw_respond_error(req, 404, "NOT_FOUND", "no such route", NULL);
         else
-            gw_respond_json(req, 405,
-                            json_pack("{s:s,s:s,s:[]}", "code", "METHOD_NOT_ALLOWED", "text",
-                                      "method not allowed on this route", "errors"),
-                            &h, 1);
+            gw_respond_error_with(req, 405, "METHOD_NOT_ALLOWED",
+                                  "method not allowed on this route", NULL, &h, 1);
         return;
     }
     req->route = hit->pattern;

@@ -746,3 +746,40 @@ trk_stats_get(trk_store *s, trk_stats *out)
     pthread_mutex_unlock(&s->mu);
     return read_gauges(s, out);
 }
+
+int
+trk_idem_get(trk_store *s, const char *scope, const char *key, const unsigned char digest[32],
+             int *status, char **body, size_t *body_len)
+{
+    uint8_t kbuf[REC_IDEM_KEY_MAX];
+    MDB_txn *txn;
+    MDB_val k, v;
+    rec_idem r;
+    int rc;
+
+    if (!s || !scope || !key || !digest || !status || !body || !body_len)
+        return TRK_ERR_INVALID;
+    if ((k.mv_size = rec_idem_key(scope, key, kbuf)) == 0)
+        return TRK_ERR_INVALID;
+    k.mv_data = kbuf;
+    if ((rc = trk_read_begin(s, &txn)) != TRK_OK)
+        return rc;
+    rc = mdb_get(txn, s->dbi[TRK_DB_IDEM], &k, &v);
+    if (rc == 0)
+        rc = rec_idem_decode(v.mv_data, v.mv_size, &r);
+    else
+        rc = rc == MDB_NOTFOUND ? TRK_ERR_NOTFOUND : trk_store_rc(rc);
+    if (rc == TRK_OK && memcmp(r.digest, digest, sizeof r.digest) != 0)
+        rc = TRK_ERR_IDEM_CONFLICT;
+    else if (rc == TRK_OK && (*body = malloc(r.body_len + 1)) == NULL)
+        rc = TRK_ERR_NOMEM;
+    else if (rc == TRK_OK) {
+        memcpy(*body, r.body, r.body_len);
+        (*body)[r.body_len] = '\0';
+        *body_len = r.body_len;
+        *status = r.status;
+        rc = TRK_ERR_IDEM_REPLAY;
+    }
+    trk_read_end(s, txn);
+    return rc;
+}

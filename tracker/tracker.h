@@ -454,6 +454,15 @@ int trk_payment_get(trk_store *store, const char *uetr, trk_payment *out);
 int trk_events_get(trk_store *store, const char *uetr, trk_event **events, size_t *n);
 void trk_events_free(trk_event *events, size_t n);
 
+/* The response stored under an idempotency key, read before any work is done, so a retry is
+ * answered as the original even when re-validating it would now give another answer (the day
+ * turned, an account changed). Returns TRK_ERR_IDEM_REPLAY (*status, *body malloc'd: the
+ * caller frees it), TRK_ERR_IDEM_CONFLICT (the key holds another request's digest),
+ * TRK_ERR_NOTFOUND (not stored yet: do the work; the writer checks again at commit),
+ * TRK_ERR_STORE, TRK_ERR_CORRUPT, TRK_ERR_NOMEM, TRK_ERR_INVALID. */
+int trk_idem_get(trk_store *store, const char *scope, const char *key,
+                 const unsigned char digest[32], int *status, char **body, size_t *body_len);
+
 /* A stored message by name ("pacs.008"); *buf malloc'd, caller frees. TRK_ERR_NOTFOUND. */
 int trk_message_get(trk_store *store, const char *uetr, const char *name, char **buf,
                     size_t *len);

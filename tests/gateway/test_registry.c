@@ -103,6 +103,9 @@ bad_lines_are_refused_with_their_line_number(void **state)
     assert_null(load_text("a operator cn:x CRDRGB20XXX\n"));
     assert_null(load_text("a channel sha256:abcd CRDRGB20XXX\n"));
     assert_null(load_text("a channel cn:x\n"));
+    /* names key idempotency scopes and rate buckets: a second "a" is refused */
+    assert_null(load_text("a channel cn:x CRDRGB20XXX\na channel cn:y CRDRGB20XXX\n"));
+    assert_non_null(strstr(err, ":2:"));
     gw_registry *reg = load_text("a correspondent cn:x CRSPUS30XXX,CRSPUS33\n");
     assert_non_null(reg);
     gw_registry_free(reg);

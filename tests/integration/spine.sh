@@ -88,6 +88,8 @@ req channel POST /v1/payments -H 'content-type: application/json' \
 check "channel initiating for another bank's BIC: 403" 403 "$STATUS"
 req channel DELETE "/v1/payments/$UETR"
 check "unsupported method: 405" 405 "$STATUS"
+req channel DELETE "/tracker/v6/payments/$UETR/transactions"
+check "405 under /tracker/v6 carries gpi severity" "405 Logic" "$STATUS $(jq -r .severity <<<"$BODY")"
 req channel GET /v1/nowhere
 check "unknown route: 404" 404 "$STATUS"
 
@@ -122,6 +124,8 @@ FIRST="$STATUS $BODY"
 req channel POST /v1/payments -H 'content-type: application/json' -H 'idempotency-key: k-1' -d "$BODY1"
 check "same key, same body: the original response replayed" "$FIRST" "$STATUS $BODY"
 check "replay keeps the Location" "/v1/payments/$(jq -r .uetr <<<"$BODY")" "$(header location)"
+req channel POST /v1/payments -H 'content-type: text/plain' -H 'idempotency-key: k-1' -d "$BODY1"
+check "a retry is answered from the store before any validation" "$FIRST" "$STATUS $BODY"
 req channel POST /v1/payments -H 'content-type: application/json' -H 'idempotency-key: k-1' \
     -d "$(payment '.end_to_end_id = "IDEM-2"')"
 check "same key, other body: 409" 409 "$STATUS"
