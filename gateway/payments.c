@@ -379,6 +379,8 @@ gw_h_payment_create(gw_request *req, gw_route_ctx *ctx)
     create_job *job = NULL;
 
     (void)ctx;
+    if (gw_idem_answered(req))
+        return;
     if (gw_content_type_is(req, "application/xml")) {
         gw_payment_create_pain001(req);
         return;

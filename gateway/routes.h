@@ -39,6 +39,8 @@ trk_state gw_accepted_state(const iso_instruction *in); /* SCHEDULED when for a 
 void gw_funds_refused(gw_request *req, const char *reason, const char *path);
 /* A create the store refused (idempotency conflict, UETR taken, funds, store): its answer. */
 void gw_respond_create_refused(gw_request *req, const trk_op *op, const char *funds_path);
+/* idem.c: 1 when a stored answer (or a key conflict) was given for this request */
+int gw_idem_answered(gw_request *req);
 /* pain001.c */
 void gw_payment_create_pain001(gw_request *req);
 void gw_respond_pain002(gw_request *req, const trk_payment *pay);
