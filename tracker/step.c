@@ -373,6 +373,19 @@ room_for_caller(const trk_payment *p)
     return p->last_seq < TRK_MAX_EVENTS - TRK_EVENTS_RESERVED;
 }
 
+/* Progress and anomalies stop shorter still: the last TRK_EVENTS_FOR_FINAL are for inputs
+ * that can end or recall the payment. */
+static int
+room_for(const trk_payment *p, trk_input in, const trk_step *st)
+{
+    int ends = st->allowed && !st->anomaly &&
+               (in == TRK_IN_ACCC || in == TRK_IN_RJCT || in == TRK_IN_CANCEL ||
+                in == TRK_IN_CANCEL_ACCEPTED || in == TRK_IN_CANCEL_REFUSED ||
+                in == TRK_IN_RETURN);
+    return ends ? room_for_caller(p)
+                : p->last_seq < TRK_MAX_EVENTS - TRK_EVENTS_RESERVED - TRK_EVENTS_FOR_FINAL;
+}
+
 static int
 record_anomaly(trk_store *s, MDB_txn *txn, change *c, trk_op *op)
 {
@@ -415,9 +428,9 @@ event_in(trk_store *s, MDB_txn *txn, change *c, trk_op *op)
     rc = dedup_seen(s, txn, c, op);
     if (rc)
         return rc;
-    if (!room_for_caller(&c->cur))
-        return TRK_ERR_STATE;
     st = trk_saga_step(c->cur.state, c->cur.prev_state, op->input);
+    if (!room_for(&c->cur, op->input, &st))
+        return TRK_ERR_STATE;
     if (!st.allowed && !(op->record_refused && from_correspondent(op->input)))
         return TRK_ERR_STATE;
     if (!st.allowed || st.anomaly)

@@ -51,6 +51,10 @@ enum trk_db {
 /* Events of one payment that a caller may add; the rest is kept for the store's own events
  * (delivery, timers), so a flood of updates can never block a payment's saga. */
 #define TRK_EVENTS_RESERVED 64
+/* Of the callers' share, this much more is kept for the inputs that end or recall a payment
+ * (ACCC, RJCT, recall and its answers, return): progress updates and anomalies — which any
+ * agent in the chain can post — cannot fill a payment's log and lock out its final status. */
+#define TRK_EVENTS_FOR_FINAL 1000
 
 /* Internal ops: submitted by the delivery and timer threads, never checked by trk_op_check. */
 #define TRK_OP_I_DELIVERED 100 /* remove outbox entry `outbox_seq`, apply DELIVERED */

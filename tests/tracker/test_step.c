@@ -537,6 +537,43 @@ test_submit_checks(void **state)
     expect_invalid(e->s, &op);
 }
 
+static void
+flood_done(trk_op *op, void *arg)
+{
+    (void)op;
+    counter_add(arg);
+}
+
+/* Regression: a chain member posting progress updates without end used to fill the log up to
+ * the callers' limit, after which the creditor agent's ACCC was refused for good. */
+static void
+test_progress_flood_leaves_room_for_final(void **state)
+{
+    env *e = *state;
+    size_t n = TRK_MAX_EVENTS, refused = 0;
+    evx *xs = calloc(n, sizeof *xs);
+    counter c;
+    fx f;
+
+    assert_non_null(xs);
+    counter_init(&c);
+    create(e->s, &f, 9, 1);
+    for (size_t i = 0; i < n; i++) {
+        evx_init(&xs[i], f.payment.uetr, TRK_IN_ACSP, "CRSPUS30XXX", (unsigned)i + 1);
+        xs[i].op.done = flood_done;
+        xs[i].op.arg = &c;
+        assert_int_equal(trk_submit(e->s, &xs[i].op), TRK_OK);
+    }
+    counter_wait(&c, n);
+    for (size_t i = 0; i < n; i++)
+        refused += xs[i].op.rc == TRK_ERR_STATE;
+    assert_true(refused > 0); /* the progress budget ran out ... */
+    assert_int_equal(input(e->s, f.payment.uetr, TRK_IN_ACCC, NULL), TRK_OK); /* ... not ACCC's */
+    assert_int_equal(state_of(e->s, f.payment.uetr), TRK_COMPLETED);
+    counter_destroy(&c);
+    free(xs);
+}
+
 int
 main(void)
 {
@@ -555,6 +592,7 @@ main(void)
         T(test_inbound_message_and_idempotency),
         T(test_possible_duplicate),
         T(test_submit_checks),
+        T(test_progress_flood_leaves_room_for_final),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
