@@ -53,6 +53,8 @@ struct stream {
     size_t body_len, body_off;
     char content_length[24];
     char idem[RG_IDEM_MAX];
+    char path[RG_TEMPLATED_PATH_MAX]; /* "" = the plan's path */
+    char location[RG_UETR_LEN + 1];   /* the UETR a 2xx's Location names (--save-uetrs) */
     char buf[RG_PAYMENT_MAX]; /* generated body lives here until the stream closes */
 };
 
@@ -68,6 +70,7 @@ struct conn {
     bool has_pending, pending_measured;
     uint64_t pending_start;
     bool close_after; /* set inside nghttp2 callbacks, acted on once they return */
+    bool counted_up;  /* counted in plan->up */
     unsigned active;  /* streams in flight */
     uint32_t events;  /* current epoll interest */
     size_t out_off, out_len;
@@ -92,6 +95,7 @@ struct h2c_worker {
     nghttp2_session_callbacks *cbs;
     struct conn *conns;
     rg_payment_gen gen;
+    uint64_t path_seq; /* requests given a UETR from the list */
     h2c_stats st;
     uint64_t next_k;      /* open loop: index of the next scheduled request */
     bool issuing_done;    /* no request will be claimed any more */
@@ -176,6 +180,7 @@ slot_take(struct conn *c)
     s->status = 0;
     s->body = NULL;
     s->body_len = s->body_off = 0;
+    s->path[0] = s->location[0] = '\0';
     return s;
 }
 
@@ -219,6 +224,15 @@ count_status(h2c_stats *st, int status)
         st->status_other++;
 }
 
+/* --save-uetrs: one line per created payment. stdio locks the stream per call, so the lines
+ * of different workers never mix. */
+static void
+save_location(struct h2c_worker *w, const struct stream *s)
+{
+    if (w->plan->save_uetrs != NULL && s->status >= 200 && s->status < 300 && s->location[0])
+        fprintf(w->plan->save_uetrs, "%s\n", s->location);
+}
+
 /* A stream ended: a complete response is recorded; anything else is an error of its kind. */
 static void
 finish_stream(struct conn *c, struct stream *s, uint32_t error_code)
@@ -231,6 +245,7 @@ finish_stream(struct conn *c, struct stream *s, uint32_t error_code)
         /* Resent later with its original start: the detour shows in its latency. */
     } else if (s->measured) {
         if (s->complete && s->status > 0) {
+            save_location(w, s);
             hist_record(w->st.latency, now > s->start_ns ? now - s->start_ns : 0);
             count_status(&w->st, s->status);
             w->st.responses++;
@@ -264,17 +279,35 @@ parse_status(const uint8_t *v, size_t n)
     return status;
 }
 
+/* "/v1/payments/<uetr>": the UETR, kept for --save-uetrs. */
+static void
+note_location(struct stream *s, const uint8_t *v, size_t n)
+{
+    static const char prefix[] = "/v1/payments/";
+    size_t k = sizeof(prefix) - 1;
+
+    if (n == k + RG_UETR_LEN && memcmp(v, prefix, k) == 0) {
+        memcpy(s->location, v + k, RG_UETR_LEN);
+        s->location[RG_UETR_LEN] = '\0';
+    }
+}
+
 static int
 on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name, size_t namelen,
           const uint8_t *value, size_t valuelen, uint8_t flags, void *user_data)
 {
+    struct conn *c = user_data;
+
     (void)flags;
-    (void)user_data;
-    if (frame->hd.type != NGHTTP2_HEADERS || namelen != 7 || memcmp(name, ":status", 7) != 0)
+    if (frame->hd.type != NGHTTP2_HEADERS)
         return 0;
     struct stream *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
-    if (s != NULL)
+    if (s == NULL)
+        return 0;
+    if (namelen == 7 && memcmp(name, ":status", 7) == 0)
         s->status = parse_status(value, valuelen);
+    else if (c->w->plan->save_uetrs != NULL && namelen == 8 && memcmp(name, "location", 8) == 0)
+        note_location(s, value, valuelen);
     return 0;
 }
 
@@ -384,11 +417,26 @@ abandon_streams(struct conn *c, uint64_t *kind)
     c->has_pending = false;
 }
 
+/* --idle: the script waits for this line before it measures the server with every connection
+ * open. Printed once, by the worker whose connection completes the set. */
+static void
+note_up(struct conn *c)
+{
+    h2c_plan *p = c->w->plan;
+
+    c->counted_up = true;
+    if (p->idle && atomic_fetch_add(&p->up, 1) + 1 == p->total_conns)
+        fprintf(stderr, "corridor-load: all %u connections established\n", p->total_conns);
+}
+
 /* Tears the connection down; `kind` counts what was in flight, `retry_ms` delays the next
  * connect so a dead server is not hammered in a tight loop. */
 static void
 conn_close(struct conn *c, uint64_t *kind, uint64_t retry_ms)
 {
+    if (c->counted_up)
+        atomic_fetch_sub(&c->w->plan->up, 1);
+    c->counted_up = false;
     abandon_streams(c, kind);
     nghttp2_session_del(c->h2);
     c->h2 = NULL;
@@ -534,6 +582,7 @@ handshake_step(struct conn *c)
         w->st.connects++;
         hist_record(w->st.handshake, bu_now_ns() - c->t_connect);
         set_events(c, EPOLLIN);
+        note_up(c);
         return;
     }
     int e = SSL_get_error(c->ssl, r);
@@ -707,12 +756,26 @@ claim(struct h2c_worker *w, uint64_t start, bool *measured)
         w->issuing_done = true;
         return false;
     }
+    if (p->idle)
+        return false; /* connections only, until the end */
     *measured = start >= p->t_measure;
     if (*measured && p->budget > 0 && atomic_fetch_add(&p->issued, 1) >= p->budget) {
         w->issuing_done = true;
         return false;
     }
     return true;
+}
+
+/* The next UETR of the list in the plan's path template. */
+static int
+fill_path(struct h2c_worker *w, struct stream *s)
+{
+    const h2c_plan *p = w->plan;
+
+    if (p->uetrs == NULL)
+        return 0;
+    size_t i = rg_uetr_pick(w->path_seq++, w->id, p->threads, p->uetrs->n);
+    return rg_path_fill(p->url.path, p->uetrs->v[i], s->path, sizeof(s->path)) == RG_OK ? 0 : -1;
 }
 
 static int
@@ -730,8 +793,15 @@ fill_body(struct h2c_worker *w, struct stream *s)
         memcpy(s->idem, pay.idempotency_key, sizeof(s->idem));
         s->body = (const uint8_t *)s->buf;
         s->body_len = pay.len;
+    } else if (p->body_kind == H2C_BODY_STATUS) {
+        rg_status st;
+        if (rg_status_next(&w->gen, s->buf, sizeof(s->buf), &st) != RG_OK)
+            return -1;
+        memcpy(s->idem, st.idempotency_key, sizeof(s->idem));
+        s->body = (const uint8_t *)s->buf;
+        s->body_len = st.len;
     }
-    return 0;
+    return fill_path(w, s);
 }
 
 static void
@@ -750,13 +820,13 @@ build_headers(const h2c_plan *p, struct stream *s, nghttp2_nv *nv)
     add_nv(nv, &n, ":method", p->method);
     add_nv(nv, &n, ":scheme", "https");
     add_nv(nv, &n, ":authority", p->url.authority);
-    add_nv(nv, &n, ":path", p->url.path);
+    add_nv(nv, &n, ":path", s->path[0] ? s->path : p->url.path);
     add_nv(nv, &n, "user-agent", USER_AGENT);
     if (p->body_kind != H2C_BODY_NONE) {
         snprintf(s->content_length, sizeof(s->content_length), "%zu", s->body_len);
         add_nv(nv, &n, "content-length", s->content_length);
     }
-    if (p->body_kind == H2C_BODY_PAYMENT)
+    if (p->body_kind == H2C_BODY_PAYMENT || p->body_kind == H2C_BODY_STATUS)
         add_nv(nv, &n, "idempotency-key", s->idem);
     for (size_t i = 0; i < p->nheaders; i++)
         add_nv(nv, &n, p->headers[i].name, p->headers[i].value);
@@ -956,16 +1026,31 @@ refill_open(struct h2c_worker *w, uint64_t now)
     }
 }
 
-/* Keep-alive mode: connections that closed come back while there is work for them. */
+static unsigned
+connecting(const struct h2c_worker *w)
+{
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < w->nconns; i++)
+        n += w->conns[i].state == CS_CONNECTING || w->conns[i].state == CS_HANDSHAKE;
+    return n;
+}
+
+/* Keep-alive mode: connections that closed come back while there is work for them, at most
+ * H2C_MAX_CONNECTING handshakes at a time: thousands started at once would time out in the
+ * server's accept queue and start over. */
 static void
 reconnect_idle(struct h2c_worker *w, uint64_t now)
 {
     if (w->plan->new_conn || (w->issuing_done && w->retry_count == 0))
         return;
-    for (unsigned i = 0; i < w->nconns; i++) {
+    unsigned busy = connecting(w);
+    for (unsigned i = 0; i < w->nconns && busy < H2C_MAX_CONNECTING; i++) {
         struct conn *c = &w->conns[i];
-        if (c->state == CS_IDLE && now >= c->retry_at)
+        if (c->state == CS_IDLE && now >= c->retry_at) {
             conn_start(c);
+            busy += c->state == CS_CONNECTING;
+        }
     }
 }
 
@@ -1087,6 +1172,8 @@ h2c_worker_run(h2c_worker *w)
         if (owed > w->next_k)
             w->st.unsent = owed - w->next_k;
     }
+    for (unsigned i = 0; i < w->nconns; i++)
+        w->st.held += w->conns[i].state == CS_READY;
     /* Whatever is still in flight or waiting to be resent missed the deadline. */
     while (w->retry_count > 0) {
         if (retry_pop(w).measured)
@@ -1244,6 +1331,7 @@ h2c_stats_merge(h2c_stats *dst, const h2c_stats *src)
     dst->tls_failed += src->tls_failed;
     dst->connects += src->connects;
     dst->goaways += src->goaways;
+    dst->held += src->held;
     if (src->backlog_max > dst->backlog_max)
         dst->backlog_max = src->backlog_max;
     if (src->last_done > dst->last_done)

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #define H2C_MAX_CONNS 10000
@@ -28,6 +29,7 @@
 #define H2C_CONNECT_TIMEOUT_MS 5000 /* TCP connect + TLS handshake */
 #define H2C_RETRY_MS 100            /* pause before reconnecting after a failure */
 #define H2C_DRAIN_GRACE_MS 5000     /* in-flight requests may finish this long after the end */
+#define H2C_MAX_CONNECTING 64       /* handshakes in progress per worker (--idle ramps up) */
 #define H2C_STATUS_MIN 100
 #define H2C_STATUS_MAX 599
 
@@ -44,6 +46,7 @@ typedef enum h2c_body {
     H2C_BODY_NONE,
     H2C_BODY_STATIC,  /* plan.body, the same bytes every time */
     H2C_BODY_PAYMENT, /* a fresh generated payment per request */
+    H2C_BODY_STATUS,  /* a fresh gpi status update per request (needs uetrs) */
 } h2c_body;
 
 /* What every worker shares. Filled by the caller before any worker starts; only the atomics
@@ -60,6 +63,11 @@ typedef struct h2c_plan {
     const uint8_t *body; /* H2C_BODY_STATIC: borrowed for the whole run */
     size_t body_len;
     char run_id[RG_RUN_ID_LEN + 1];
+    const rg_uetrs *uetrs;       /* not NULL: url.path holds RG_TEMPLATE, filled per request */
+    FILE *save_uetrs;            /* not NULL: the UETR of every 2xx's Location goes here */
+    bool idle;                   /* connect, then hold the connections without a request */
+    unsigned total_conns;        /* over all workers: --idle reports when all are up */
+    atomic_uint_fast64_t up;     /* connections established and not closed since */
     unsigned threads;
     unsigned max_streams;        /* per connection; the server's SETTINGS may lower it */
     bool new_conn;               /* one request per connection, full handshake each time */
@@ -88,6 +96,7 @@ typedef struct h2c_stats {
     uint64_t connects;     /* handshakes completed */
     uint64_t goaways;      /* GOAWAY frames received */
     uint64_t backlog_max;  /* open loop: most requests due but not yet sent */
+    uint64_t held;         /* --idle: connections still up when the run ended */
     uint64_t last_done;    /* when the last measured response arrived */
     hist *latency;         /* ns, from (scheduled) start to the end of the response */
     hist *handshake;       /* ns, from connect() to the end of the TLS handshake */

@@ -1,13 +1,20 @@
 /*
  * corridor-lmdb-bench — the raw LMDB group-commit ceiling under Corridor's write shape.
  *
- * N producer threads build what accepting one payment writes (a ~1.2 KiB payment record under
- * a random 16-byte UUID, a ~200 B event under uuid+seq, a ~3 KiB message in the outbox under an
- * increasing sequence, a ~150 B idempotency record under channel+key) and queue it. One writer
- * thread takes up to B queued records, writes them in one transaction and commits with
- * LMDB's default durability (an fdatasync per commit), like tracker/'s group-commit writer.
- * Reported: records/s (a record = one accepted payment) and the latency of each commit and of
- * each record from queueing to durable.
+ * N producer threads build what accepting one payment writes in tracker/ (sizes measured on a
+ * store filled by POST /v1/payments) and queue it:
+ *   payments       uuid16 -> 1090 B record          events       pkey|seq -> 440 B
+ *   messages       pkey|"pacs.008" -> 2780 B        outbox       seq (append) -> 67 B
+ *   outbox_uetr    pkey|seq -> mark                 idem         scope\0key -> 383 B
+ *   (pkey = created_ms | uuid16, tracker/record.h)
+ *   by_owner, by_status_time, by_created, by_updated, by_deadline: time-ordered keys -> mark
+ *   by_e2e         account|e2e|amount|ccy|time|uuid (104 B) -> mark
+ *   the debit account and two counters rewritten.
+ * One writer thread takes up to B queued records, writes them in one transaction (no child
+ * transactions, no record encoding: the raw cost) and commits with LMDB's default durability
+ * (an fdatasync per commit), like tracker/'s group-commit writer. Reported: records/s (a
+ * record = one accepted payment) and the latency of each commit and of each record from
+ * queueing to durable.
  *
  * Nothing here is tuned away from durability: no MDB_NOSYNC, MDB_NOMETASYNC or MDB_WRITEMAP.
  */
@@ -32,15 +39,32 @@
 #include <jansson.h>
 #include <lmdb.h>
 
-#define PAYMENT_BYTES 1200
-#define EVENT_BYTES 200
-#define MESSAGE_BYTES 3072
-#define IDEM_BYTES 150
+#define PAYMENT_BYTES 1090
+#define EVENT_BYTES 440
+#define MESSAGE_BYTES 2780
+#define OUTBOX_BYTES 67
+#define IDEM_BYTES 383
+#define ACCOUNT_BYTES 39
+#define COUNTER_BYTES 9
+#define MARK_BYTES 1
 #define UUID_BYTES 16
-#define EVENT_KEY_BYTES (UUID_BYTES + 4) /* uuid + big-endian sequence */
-#define IDEM_CHANNEL "CRDRGB20XXX/"
+#define TIME_BYTES 8
+#define SEQ64_BYTES 8
+#define PKEY_BYTES (TIME_BYTES + UUID_BYTES) /* created_ms ob64 | uuid */
+#define EVENT_KEY_BYTES (PKEY_BYTES + 4)       /* pkey + big-endian sequence */
+#define MSG_NAME "pacs.008"
+#define MSG_KEY_BYTES (PKEY_BYTES + 8)
+#define E2E_ACCOUNT_BYTES 34
+#define E2E_ID_BYTES 35
+#define E2E_KEY_BYTES (E2E_ACCOUNT_BYTES + E2E_ID_BYTES + 8 + 3 + TIME_BYTES + UUID_BYTES)
+#define TIME_KEY_BYTES (TIME_BYTES + UUID_BYTES)
+#define OWNER_KEY_BYTES (8 + TIME_KEY_BYTES)
+#define STATUS_KEY_BYTES (4 + TIME_KEY_BYTES)
+#define IDEM_SCOPE "channel"
 #define IDEM_KEY_MAX 64
+#define ACCOUNT_ID "GB33BUKB20201555555555"
 #define RECORD_FORMAT 1 /* first byte of every value, as the store's format version */
+#define SLA_MS (86400LL * 1000)
 
 #define DEFAULT_BATCH 64
 #define MAX_BATCH 65536
@@ -52,13 +76,31 @@
 #define MAX_MAP_MIB (1024 * 1024)
 #define MIB (1024ULL * 1024ULL)
 #define STOP_POLL_MS 100 /* how often blocked threads look at the stop flag */
-#define DB_COUNT 4
+enum db {
+    DB_PAYMENTS,
+    DB_EVENTS,
+    DB_MESSAGES,
+    DB_OUTBOX,
+    DB_OUTBOX_UETR,
+    DB_IDEM,
+    DB_META,
+    DB_ACCOUNTS,
+    DB_BY_OWNER,
+    DB_BY_STATUS_TIME,
+    DB_BY_CREATED,
+    DB_BY_UPDATED,
+    DB_BY_DEADLINE,
+    DB_BY_E2E,
+    DB_COUNT
+};
 
 struct record {
     uint64_t enq_ns;
+    int64_t created_ms;
     uint8_t uuid[UUID_BYTES];
     uint8_t idem_key[IDEM_KEY_MAX];
     size_t idem_key_len;
+    char e2e[E2E_ID_BYTES + 1];
     uint8_t payment[PAYMENT_BYTES];
     uint8_t event[EVENT_BYTES];
     uint8_t message[MESSAGE_BYTES];
@@ -84,8 +126,9 @@ struct bench {
     struct options opt;
     struct queue q;
     MDB_env *env;
-    MDB_dbi payments, events, outbox, idem;
+    MDB_dbi dbi[DB_COUNT];
     atomic_int stop;
+    atomic_uint producer_ids;
     int error; /* first LMDB error of the writer, 0 if none */
     uint64_t records, commits, outbox_seq, t_first, t_last;
     hist *commit_lat, *record_lat;
@@ -133,19 +176,21 @@ make_uuid(uint8_t u[UUID_BYTES], uint64_t *rng)
     u[8] = (uint8_t)((u[8] & 0x3f) | 0x80); /* RFC 4122 variant */
 }
 
+/* The idempotency key and E2E id corridor-load sends: run, producer and sequence. */
 static void
-make_record(struct record *r, uint64_t *rng)
+make_record(struct record *r, uint64_t *rng, unsigned producer, uint64_t seq)
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t n = strlen(IDEM_CHANNEL);
+    size_t n = strlen(IDEM_SCOPE) + 1;
+    struct timespec ts;
 
     make_uuid(r->uuid, rng);
-    memcpy(r->idem_key, IDEM_CHANNEL, n);
-    for (size_t i = 0; i < UUID_BYTES; i++) {
-        r->idem_key[n++] = (uint8_t)hex[r->uuid[i] >> 4];
-        r->idem_key[n++] = (uint8_t)hex[r->uuid[i] & 0x0f];
-    }
-    r->idem_key_len = n;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    r->created_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    memcpy(r->idem_key, IDEM_SCOPE, n); /* scope, NUL, key */
+    n += (size_t)snprintf((char *)r->idem_key + n, IDEM_KEY_MAX - n, "corridor-load-%x-%" PRIu64,
+                          producer, seq);
+    r->idem_key_len = n < IDEM_KEY_MAX ? n : IDEM_KEY_MAX - 1;
+    snprintf(r->e2e, sizeof(r->e2e), "LT-%x-%" PRIu64, producer, seq);
     fill(r->payment, sizeof(r->payment), rng);
     fill(r->event, sizeof(r->event), rng);
     fill(r->message, sizeof(r->message), rng);
@@ -255,24 +300,115 @@ be_bytes(uint8_t *out, uint64_t v, size_t n)
         out[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
 }
 
+/* int64 with the sign bit flipped, big-endian: byte order = numeric order (record.h ob64). */
+static void
+ob64(uint8_t *out, int64_t v)
+{
+    be_bytes(out, (uint64_t)v ^ (UINT64_C(1) << 63), TIME_BYTES);
+}
+
+static void
+padded(uint8_t *out, const char *s, size_t width)
+{
+    size_t n = strnlen(s, width);
+
+    memcpy(out, s, n);
+    memset(out + n, 0, width - n);
+}
+
+static int
+mark(MDB_txn *txn, MDB_dbi dbi, const uint8_t *k, size_t klen)
+{
+    static const uint8_t m[MARK_BYTES] = {RECORD_FORMAT};
+    return put(txn, dbi, k, klen, m, sizeof(m), 0);
+}
+
+/* The five time-ordered indexes of a new payment. */
+static int
+put_indexes(struct bench *b, MDB_txn *txn, const struct record *r)
+{
+    uint8_t tk[TIME_KEY_BYTES], ok[OWNER_KEY_BYTES], sk[STATUS_KEY_BYTES], dk[TIME_KEY_BYTES];
+    int rc;
+
+    ob64(tk, r->created_ms);
+    memcpy(tk + TIME_BYTES, r->uuid, UUID_BYTES);
+    padded(ok, "CRDRGB20", 8);
+    memcpy(ok + 8, tk, sizeof(tk));
+    padded(sk, "ACSP", 4);
+    memcpy(sk + 4, tk, sizeof(tk));
+    ob64(dk, r->created_ms + SLA_MS);
+    memcpy(dk + TIME_BYTES, r->uuid, UUID_BYTES);
+    if ((rc = mark(txn, b->dbi[DB_BY_OWNER], ok, sizeof(ok))) != 0 ||
+        (rc = mark(txn, b->dbi[DB_BY_STATUS_TIME], sk, sizeof(sk))) != 0 ||
+        (rc = mark(txn, b->dbi[DB_BY_CREATED], tk, sizeof(tk))) != 0 ||
+        (rc = mark(txn, b->dbi[DB_BY_UPDATED], tk, sizeof(tk))) != 0)
+        return rc;
+    return mark(txn, b->dbi[DB_BY_DEADLINE], dk, sizeof(dk));
+}
+
+static int
+put_e2e(struct bench *b, MDB_txn *txn, const struct record *r)
+{
+    uint8_t k[E2E_KEY_BYTES], *at = k;
+
+    padded(at, ACCOUNT_ID, E2E_ACCOUNT_BYTES);
+    at += E2E_ACCOUNT_BYTES;
+    padded(at, r->e2e, E2E_ID_BYTES);
+    at += E2E_ID_BYTES;
+    ob64(at, 1000);
+    at += 8;
+    padded(at, "EUR", 3);
+    at += 3;
+    ob64(at, r->created_ms);
+    memcpy(at + TIME_BYTES, r->uuid, UUID_BYTES);
+    return mark(txn, b->dbi[DB_BY_E2E], k, sizeof(k));
+}
+
+/* The reservation and the counters: the same few keys rewritten by every payment. */
+static int
+put_shared(struct bench *b, MDB_txn *txn, const struct record *r)
+{
+    uint8_t counter[COUNTER_BYTES] = {RECORD_FORMAT};
+    int rc;
+
+    be_bytes(counter + 1, b->outbox_seq, 8);
+    if ((rc = put(txn, b->dbi[DB_ACCOUNTS], ACCOUNT_ID, strlen(ACCOUNT_ID), r->idem,
+                  ACCOUNT_BYTES, 0)) != 0 ||
+        (rc = put(txn, b->dbi[DB_META], "payments", 8, counter, sizeof(counter), 0)) != 0)
+        return rc;
+    return put(txn, b->dbi[DB_META], "outbox_seq", 10, counter, sizeof(counter), 0);
+}
+
 /* Everything accepting one payment writes. */
 static int
 put_record(struct bench *b, MDB_txn *txn, const struct record *r)
 {
-    uint8_t ekey[EVENT_KEY_BYTES], okey[sizeof(uint64_t)];
+    uint8_t pkey[PKEY_BYTES], ekey[EVENT_KEY_BYTES], mkey[MSG_KEY_BYTES], okey[SEQ64_BYTES];
+    uint8_t oukey[PKEY_BYTES + SEQ64_BYTES];
     int rc;
 
-    memcpy(ekey, r->uuid, UUID_BYTES);
-    be_bytes(ekey + UUID_BYTES, 1, EVENT_KEY_BYTES - UUID_BYTES);
+    ob64(pkey, r->created_ms);
+    memcpy(pkey + TIME_BYTES, r->uuid, UUID_BYTES);
+    memcpy(ekey, pkey, PKEY_BYTES);
+    be_bytes(ekey + PKEY_BYTES, 1, EVENT_KEY_BYTES - PKEY_BYTES);
+    memcpy(mkey, pkey, PKEY_BYTES);
+    memcpy(mkey + PKEY_BYTES, MSG_NAME, MSG_KEY_BYTES - PKEY_BYTES);
     be_bytes(okey, ++b->outbox_seq, sizeof(okey));
-    if ((rc = put(txn, b->payments, r->uuid, UUID_BYTES, r->payment, PAYMENT_BYTES,
+    memcpy(oukey, pkey, PKEY_BYTES);
+    memcpy(oukey + PKEY_BYTES, okey, sizeof(okey));
+    if ((rc = put(txn, b->dbi[DB_PAYMENTS], r->uuid, UUID_BYTES, r->payment, PAYMENT_BYTES,
                   MDB_NOOVERWRITE)) != 0 ||
-        (rc = put(txn, b->events, ekey, sizeof(ekey), r->event, EVENT_BYTES, 0)) != 0 ||
-        (rc = put(txn, b->outbox, okey, sizeof(okey), r->message, MESSAGE_BYTES, MDB_APPEND)) !=
+        (rc = put(txn, b->dbi[DB_EVENTS], ekey, sizeof(ekey), r->event, EVENT_BYTES, 0)) != 0 ||
+        (rc = put(txn, b->dbi[DB_MESSAGES], mkey, sizeof(mkey), r->message, MESSAGE_BYTES, 0)) !=
             0 ||
-        (rc = put(txn, b->idem, r->idem_key, r->idem_key_len, r->idem, IDEM_BYTES, 0)) != 0)
+        (rc = put(txn, b->dbi[DB_OUTBOX], okey, sizeof(okey), r->event, OUTBOX_BYTES,
+                  MDB_APPEND)) != 0 ||
+        (rc = mark(txn, b->dbi[DB_OUTBOX_UETR], oukey, sizeof(oukey))) != 0 ||
+        (rc = put(txn, b->dbi[DB_IDEM], r->idem_key, r->idem_key_len, r->idem, IDEM_BYTES, 0)) !=
+            0 ||
+        (rc = put_indexes(b, txn, r)) != 0 || (rc = put_e2e(b, txn, r)) != 0)
         return rc;
-    return 0;
+    return put_shared(b, txn, r);
 }
 
 static int
@@ -340,8 +476,10 @@ producer_main(void *arg)
         return NULL;
     }
     rng |= 1; /* xorshift must not start at 0 */
+    unsigned id = atomic_fetch_add(&b->producer_ids, 1);
+    uint64_t seq = 0;
     do {
-        make_record(r, &rng);
+        make_record(r, &rng, id, seq++);
     } while (queue_push(b, r));
     free(r);
     return NULL;
@@ -352,13 +490,19 @@ producer_main(void *arg)
 static int
 open_dbs(struct bench *b)
 {
-    static const char *const names[DB_COUNT] = {"payments", "events", "outbox", "idem"};
-    MDB_dbi *dbis[DB_COUNT] = {&b->payments, &b->events, &b->outbox, &b->idem};
+    static const char *const names[DB_COUNT] = {
+        [DB_PAYMENTS] = "payments",       [DB_EVENTS] = "events",
+        [DB_MESSAGES] = "messages",       [DB_OUTBOX] = "outbox",
+        [DB_OUTBOX_UETR] = "outbox_uetr", [DB_IDEM] = "idem",
+        [DB_META] = "meta",               [DB_ACCOUNTS] = "accounts",
+        [DB_BY_OWNER] = "by_owner",       [DB_BY_STATUS_TIME] = "by_status_time",
+        [DB_BY_CREATED] = "by_created",   [DB_BY_UPDATED] = "by_updated",
+        [DB_BY_DEADLINE] = "by_deadline", [DB_BY_E2E] = "by_e2e"};
     MDB_txn *txn;
     int rc = mdb_txn_begin(b->env, NULL, 0, &txn);
 
     for (size_t i = 0; rc == 0 && i < DB_COUNT; i++)
-        rc = mdb_dbi_open(txn, names[i], MDB_CREATE, dbis[i]);
+        rc = mdb_dbi_open(txn, names[i], MDB_CREATE, &b->dbi[i]);
     if (rc != 0) {
         if (txn != NULL)
             mdb_txn_abort(txn);
@@ -593,8 +737,11 @@ per_s(uint64_t n, double s)
 static size_t
 record_bytes(void)
 {
-    return UUID_BYTES + PAYMENT_BYTES + EVENT_KEY_BYTES + EVENT_BYTES + sizeof(uint64_t) +
-           MESSAGE_BYTES + strlen(IDEM_CHANNEL) + 2 * UUID_BYTES + IDEM_BYTES;
+    return UUID_BYTES + PAYMENT_BYTES + EVENT_KEY_BYTES + EVENT_BYTES + MSG_KEY_BYTES +
+           MESSAGE_BYTES + SEQ64_BYTES + OUTBOX_BYTES + PKEY_BYTES + SEQ64_BYTES + MARK_BYTES +
+           strlen(IDEM_SCOPE) + 1 + strlen("corridor-load-0-0") + IDEM_BYTES +
+           OWNER_KEY_BYTES + STATUS_KEY_BYTES + 3 * TIME_KEY_BYTES + E2E_KEY_BYTES +
+           6 * MARK_BYTES + strlen(ACCOUNT_ID) + ACCOUNT_BYTES + 18 + 2 * COUNTER_BYTES;
 }
 
 static json_t *

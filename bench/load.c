@@ -38,16 +38,19 @@
 #define DEFAULT_DURATION_S 10
 #define COUNT_ONLY_TIMEOUT_S 600 /* -n without -d: the run still ends by itself */
 #define JSON_CONTENT_TYPE "application/json"
+#define UETR_FILE_MAX (64 * 1024 * 1024) /* ~1.7 million lines */
 
 struct options {
-    const char *url, *cacert, *cert, *key, *method, *body_file, *gen;
+    const char *url, *cacert, *cert, *key, *method, *body_file, *gen, *uetr_file, *save_uetrs;
     rg_header headers[H2C_MAX_HEADERS];
     size_t nheaders;
     uint64_t conns, streams, threads, duration, requests, warmup, rate, timeout;
-    bool json, new_conn, allow_remote;
+    bool json, new_conn, allow_remote, idle;
 };
 
 static h2c_plan plan;
+static rg_uetrs uetrs;    /* --uetr-file, for the whole run */
+static FILE *saved_uetrs; /* --save-uetrs */
 
 static void
 on_signal(int sig)
@@ -73,6 +76,11 @@ usage(FILE *f)
             "  --method M         HTTP method (default GET, POST with a body)\n"
             "  --body-file FILE   static request body\n"
             "  --gen payment      a fresh valid Corridor payment (JSON) per request\n"
+            "  --gen status       a correspondent's gpi ACSP update per request (PUT, with\n"
+            "                     --uetr-file and {uetr} in the URL path)\n"
+            "  --uetr-file FILE   UETRs, one per line: each request's {uetr} in turn\n"
+            "  --save-uetrs FILE  append the UETR of every 2xx's Location header to FILE\n"
+            "  --idle             open the -c connections, send nothing, hold them for -d s\n"
             "  --header 'N: v'    extra request header (repeatable)\n"
             "  --rate R           open loop: R requests/s in total, latency from schedule\n"
             "  --new-conn         one request per connection (full mTLS handshake each)\n"
@@ -99,6 +107,9 @@ enum {
     OPT_NEW_CONN,
     OPT_TIMEOUT,
     OPT_ALLOW_REMOTE,
+    OPT_UETR_FILE,
+    OPT_SAVE_UETRS,
+    OPT_IDLE,
 };
 
 static const struct option long_opts[] = {
@@ -116,6 +127,9 @@ static const struct option long_opts[] = {
     {"new-conn", no_argument, NULL, OPT_NEW_CONN},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"allow-remote", no_argument, NULL, OPT_ALLOW_REMOTE},
+    {"uetr-file", required_argument, NULL, OPT_UETR_FILE},
+    {"save-uetrs", required_argument, NULL, OPT_SAVE_UETRS},
+    {"idle", no_argument, NULL, OPT_IDLE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -207,6 +221,15 @@ parse_opt(struct options *o, int opt, const char *arg)
     case OPT_ALLOW_REMOTE:
         o->allow_remote = true;
         return 0;
+    case OPT_UETR_FILE:
+        o->uetr_file = arg;
+        return 0;
+    case OPT_SAVE_UETRS:
+        o->save_uetrs = arg;
+        return 0;
+    case OPT_IDLE:
+        o->idle = true;
+        return 0;
     default:
         return parse_number_opt(o, opt, arg);
     }
@@ -243,8 +266,14 @@ check_options(struct options *o)
 
     if (o->url == NULL)
         err = "--url is required";
-    else if (o->gen != NULL && strcmp(o->gen, "payment") != 0)
-        err = "--gen knows only 'payment'";
+    else if (o->gen != NULL && strcmp(o->gen, "payment") != 0 && strcmp(o->gen, "status") != 0)
+        err = "--gen knows 'payment' and 'status'";
+    else if (o->gen != NULL && strcmp(o->gen, "status") == 0 && o->uetr_file == NULL)
+        err = "--gen status needs --uetr-file";
+    else if ((o->uetr_file != NULL) != (strstr(o->url, RG_TEMPLATE) != NULL))
+        err = "--uetr-file and " RG_TEMPLATE " in the URL go together";
+    else if (o->idle && (o->new_conn || o->rate > 0 || o->requests > 0))
+        err = "--idle excludes --new-conn, --rate and -n";
     else if (o->gen != NULL && o->body_file != NULL)
         err = "--gen and --body-file exclude each other";
     else if (o->threads > o->conns)
@@ -255,6 +284,8 @@ check_options(struct options *o)
         fprintf(stderr, "corridor-load: %s\n", err);
         return -1;
     }
+    if (o->method == NULL && o->gen != NULL && strcmp(o->gen, "status") == 0)
+        o->method = "PUT";
     if (o->method == NULL)
         o->method = (o->gen != NULL || o->body_file != NULL) ? "POST" : "GET";
     if (!valid_method(o->method)) {
@@ -372,6 +403,46 @@ set_times(const struct options *o, h2c_plan *p)
         p->t_deadline = p->t_measure + COUNT_ONLY_TIMEOUT_S * BU_NS_PER_SEC;
 }
 
+/* --uetr-file: read and checked before any connection; the filled path must fit too. */
+static int
+load_uetrs(const struct options *o, h2c_plan *p)
+{
+    char probe[RG_TEMPLATED_PATH_MAX];
+    uint8_t *text = NULL;
+    size_t len = 0;
+
+    if (o->uetr_file == NULL)
+        return 0;
+    int rc = bu_read_file(o->uetr_file, UETR_FILE_MAX, &text, &len);
+    if (rc != BU_OK) {
+        fprintf(stderr, "corridor-load: %s: %s\n", o->uetr_file, bu_strerror(rc));
+        return -1;
+    }
+    rc = rg_uetrs_parse((const char *)text, len, &uetrs);
+    free(text);
+    if (rc == RG_OK)
+        rc = rg_path_fill(p->url.path, uetrs.v[0], probe, sizeof(probe));
+    if (rc != RG_OK) {
+        fprintf(stderr, "corridor-load: %s: %s\n", o->uetr_file, rg_strerror(rc));
+        return -1;
+    }
+    p->uetrs = &uetrs;
+    return 0;
+}
+
+static int
+open_outputs(const struct options *o, h2c_plan *p)
+{
+    if (o->save_uetrs == NULL)
+        return 0;
+    if ((saved_uetrs = fopen(o->save_uetrs, "a")) == NULL) {
+        perror(o->save_uetrs);
+        return -1;
+    }
+    p->save_uetrs = saved_uetrs;
+    return 0;
+}
+
 static int
 make_plan(const struct options *o, h2c_plan *p, uint8_t **body)
 {
@@ -380,7 +451,8 @@ make_plan(const struct options *o, h2c_plan *p, uint8_t **body)
         fprintf(stderr, "corridor-load: --url '%s': %s\n", o->url, rg_strerror(rc));
         return -1;
     }
-    if (resolve(o, p) != 0 || make_run_id(p->run_id) != 0)
+    if (resolve(o, p) != 0 || make_run_id(p->run_id) != 0 || load_uetrs(o, p) != 0 ||
+        open_outputs(o, p) != 0)
         return -1;
     if (o->body_file != NULL) {
         rc = bu_read_file(o->body_file, H2C_MAX_BODY, body, &p->body_len);
@@ -392,7 +464,9 @@ make_plan(const struct options *o, h2c_plan *p, uint8_t **body)
         p->body_kind = p->body_len > 0 ? H2C_BODY_STATIC : H2C_BODY_NONE;
     }
     if (o->gen != NULL)
-        p->body_kind = H2C_BODY_PAYMENT;
+        p->body_kind = strcmp(o->gen, "status") == 0 ? H2C_BODY_STATUS : H2C_BODY_PAYMENT;
+    p->idle = o->idle;
+    p->total_conns = (unsigned)o->conns;
     p->cacert = o->cacert;
     p->cert = o->cert;
     p->key = o->key;
@@ -583,6 +657,8 @@ print_text(const struct options *o, const h2c_stats *st, const struct summary *s
     if (o->new_conn)
         printf(", %.1f new connections/s",
                s->elapsed_s > 0 ? (double)st->connects / s->elapsed_s : 0.0);
+    if (o->idle)
+        printf(", %" PRIu64 " held to the end", st->held);
     printf("\n");
     print_latency("handshake", st->handshake);
     if (o->rate > 0)
@@ -669,6 +745,7 @@ config_json(const struct options *o)
     json_object_set_new(c, "method", json_string(o->method));
     json_object_set_new(c, "mode", json_string(o->rate > 0 ? "open" : "closed"));
     json_object_set_new(c, "new_conn", json_boolean(o->new_conn));
+    json_object_set_new(c, "idle", json_boolean(o->idle));
     set_u64(c, "threads", o->threads);
     set_u64(c, "connections", o->conns);
     set_u64(c, "streams", o->new_conn ? 1 : o->streams);
@@ -689,6 +766,7 @@ connections_json(const h2c_stats *st, const struct summary *s)
     set_u64(o, "handshakes", st->connects);
     set_u64(o, "goaways", st->goaways);
     set_u64(o, "retried", st->retried);
+    set_u64(o, "held", st->held);
     set_real(o, "per_s", s->elapsed_s > 0 ? (double)st->connects / s->elapsed_s : 0.0);
     json_object_set_new(o, "handshake_us", latency_json(st->handshake));
     return o;
@@ -771,12 +849,15 @@ main(int argc, char **argv)
     summarize(&total, t_finish, &s);
     if (o.json ? print_json(&o, &total, &s) != 0 : (print_text(&o, &total, &s), false))
         goto out;
-    rc = s.ok > 0 ? 0 : EXIT_NO_SUCCESS;
+    rc = (o.idle ? total.held > 0 : s.ok > 0) ? 0 : EXIT_NO_SUCCESS;
 out:
     for (unsigned i = 0; i < MAX_THREADS; i++)
         h2c_worker_free(ws[i]);
     hist_free(total.latency);
     hist_free(total.handshake);
     free(body);
+    rg_uetrs_free(&uetrs);
+    if (saved_uetrs != NULL && fclose(saved_uetrs) != 0 && rc == 0)
+        rc = EXIT_SETUP; /* the list the next case needs did not reach the disk */
     return rc;
 }

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -26,6 +27,10 @@ rg_strerror(int err)
         return "value too long";
     case RG_ERR_RUN_ID:
         return "run id is not 8 hex digits";
+    case RG_ERR_UETR:
+        return "not a lower-case canonical UUID";
+    case RG_ERR_NOMEM:
+        return "out of memory";
     default:
         return "unknown error";
     }
@@ -275,6 +280,123 @@ rg_payment_next(rg_payment_gen *g, time_t now, char *body, size_t cap, rg_paymen
                         (int64_t)(mix64(g->seq ^ (uint64_t)g->worker << 48) % RG_AMOUNT_SPAN_MINOR);
     int n = snprintf(body, cap, payment_fmt, out->end_to_end_id, out->amount_minor / 100,
                      out->amount_minor % 100, date, g->seq, out->end_to_end_id);
+    if (n < 0 || (size_t)n >= cap)
+        return RG_ERR_TOO_LONG;
+    out->len = (size_t)n;
+    g->seq++;
+    return RG_OK;
+}
+
+/* ---- status updates over a list of payments ------------------------------------------------ */
+
+static bool
+is_uetr(const char *s, size_t n)
+{
+    if (n != RG_UETR_LEN)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    }
+    return true;
+}
+
+/* Non-blank lines of text, or SIZE_MAX when there are too many. */
+static size_t
+count_lines(const char *text, size_t len)
+{
+    size_t n = 0;
+    bool blank = true;
+
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == '\n') {
+            n += !blank;
+            blank = true;
+        } else if (text[i] != '\r' && text[i] != ' ') {
+            blank = false;
+        }
+    }
+    n += !blank;
+    return n > RG_MAX_UETRS ? SIZE_MAX : n;
+}
+
+int
+rg_uetrs_parse(const char *text, size_t len, rg_uetrs *out)
+{
+    size_t n = count_lines(text, len), at = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (n == SIZE_MAX)
+        return RG_ERR_TOO_LONG;
+    if (n == 0)
+        return RG_ERR_UETR;
+    if ((out->v = calloc(n, sizeof(*out->v))) == NULL)
+        return RG_ERR_NOMEM;
+    while (at < len) {
+        const char *nl = memchr(text + at, '\n', len - at);
+        size_t end = nl ? (size_t)(nl - text) : len, k = end;
+        while (k > at && (text[k - 1] == '\r' || text[k - 1] == ' '))
+            k--;
+        if (k > at && !is_uetr(text + at, k - at)) {
+            rg_uetrs_free(out);
+            return RG_ERR_UETR;
+        }
+        if (k > at)
+            memcpy(out->v[out->n++], text + at, RG_UETR_LEN); /* calloc'd: NUL-terminated */
+        at = end + 1;
+    }
+    return RG_OK;
+}
+
+void
+rg_uetrs_free(rg_uetrs *u)
+{
+    free(u->v);
+    u->v = NULL;
+    u->n = 0;
+}
+
+int
+rg_path_fill(const char *tmpl, const char *uetr, char *out, size_t cap)
+{
+    const char *at = strstr(tmpl, RG_TEMPLATE);
+
+    if (at == NULL)
+        return RG_ERR_URL;
+    int n = snprintf(out, cap, "%.*s%s%s", (int)(at - tmpl), tmpl, uetr,
+                     at + strlen(RG_TEMPLATE));
+    return n < 0 || (size_t)n >= cap ? RG_ERR_TOO_LONG : RG_OK;
+}
+
+size_t
+rg_uetr_pick(uint64_t seq, unsigned worker, unsigned threads, size_t n)
+{
+    if (n == 0)
+        return 0;
+    return (size_t)((seq * (threads ? threads : 1) + worker) % n);
+}
+
+/* Compact, as a correspondent's system would send it. No value needs escaping: constants and
+ * the generated [A-Za-z0-9-] ids. */
+static const char status_fmt[] =
+    "{\"from\":\"" RG_CORRESPONDENT "\",\"transaction_status\":\"ACSP\","
+    "\"transaction_status_reason\":\"G000\",\"tracker_informing_party\":\"" RG_CORRESPONDENT "\","
+    "\"instruction_identification\":\"%s\",\"service_level\":\"G001\","
+    "\"payment_scenario\":\"CCTR\"}";
+
+int
+rg_status_next(rg_payment_gen *g, char *body, size_t cap, rg_status *out)
+{
+    rg_payment ids;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if ((rc = make_ids(g, &ids)) != RG_OK)
+        return rc;
+    memcpy(out->instruction_id, ids.end_to_end_id, sizeof(out->instruction_id));
+    memcpy(out->idempotency_key, ids.idempotency_key, sizeof(out->idempotency_key));
+    int n = snprintf(body, cap, status_fmt, out->instruction_id);
     if (n < 0 || (size_t)n >= cap)
         return RG_ERR_TOO_LONG;
     out->len = (size_t)n;

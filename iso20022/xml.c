@@ -370,19 +370,20 @@ iso_xml_count(const xmlNode *parent, const char *name)
     return n;
 }
 
+/* Plain copies, no formatting: the rules walk calls this for every leaf of every message. */
 char *
 iso_xml_text(const xmlNode *n, char *buf, size_t size)
 {
-    size_t len = 0;
+    size_t len = 0, k;
 
-    buf[0] = '\0';
     for (xmlNodePtr c = n ? n->children : NULL; c != NULL && len + 1 < size; c = c->next) {
-        if (c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE)
+        if ((c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE) || c->content == NULL)
             continue;
-        len += (size_t)snprintf(buf + len, size - len, "%s", (const char *)c->content);
+        k = strnlen((const char *)c->content, size - 1 - len);
+        memcpy(buf + len, c->content, k);
+        len += k;
     }
-    if (len >= size)
-        buf[size - 1] = '\0';
+    buf[len] = '\0';
     return buf;
 }
 

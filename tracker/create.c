@@ -53,7 +53,7 @@ derive(trk_store *s, const trk_create_item *it, const trk_step *st, trk_payment 
 }
 
 static int
-first_event(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], trk_payment *p,
+first_event(trk_store *s, MDB_txn *txn, const uint8_t pkey[REC_PKEY_LEN], trk_payment *p,
             const trk_create_item *it, trk_input in)
 {
     trk_event e = *it->event; /* shallow: detail stays borrowed */
@@ -61,11 +61,11 @@ first_event(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], trk_pa
     e.input = in;
     e.state = p->state;
     e.flags = 0;
-    return trk_put_event(s, txn, uuid, p, &e);
+    return trk_put_event(s, txn, pkey, p, &e);
 }
 
 static int
-duplicate_note(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], trk_payment *p,
+duplicate_note(trk_store *s, MDB_txn *txn, const uint8_t pkey[REC_PKEY_LEN], trk_payment *p,
                const char *dup)
 {
     char detail[DUP_DETAIL_MAX];
@@ -79,29 +79,31 @@ duplicate_note(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], trk
     e.detail = detail;
     e.state = p->state;
     e.flags = TRK_EF_INTERNAL;
-    return trk_put_event(s, txn, uuid, p, &e);
+    return trk_put_event(s, txn, pkey, p, &e);
 }
 
 static int
 write_payment(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], trk_payment *p,
               const trk_create_item *it, const trk_step *st, trk_input in)
 {
+    uint8_t pkey[REC_PKEY_LEN];
     char dup[37];
     int rc;
 
+    rec_pkey(p->created_ms, uuid, pkey);
     rc = trk_find_duplicate(s, txn, p, uuid, dup);
     if (rc < 0 || rc > 1)
         return rc;
     if (rc == 1)
         p->flags |= TRK_PF_POSSIBLE_DUPLICATE;
-    rc = first_event(s, txn, uuid, p, it, in);
+    rc = first_event(s, txn, pkey, p, it, in);
     if (!rc && (p->flags & TRK_PF_POSSIBLE_DUPLICATE))
-        rc = duplicate_note(s, txn, uuid, p, dup);
+        rc = duplicate_note(s, txn, pkey, p, dup);
     if (!rc && it->msg_name)
-        rc = trk_put_message(s, txn, uuid, it->msg_name, it->msg, it->msg_len);
+        rc = trk_put_message(s, txn, pkey, it->msg_name, it->msg, it->msg_len);
     if (!rc && (st->actions & TRK_ACT_SEND) && it->msg_name &&
         strcmp(it->msg_name, TRK_MSG_PACS008) == 0)
-        rc = trk_outbox_put(s, txn, uuid, TRK_MSG_PACS008, p->msg_id);
+        rc = trk_outbox_put(s, txn, pkey, TRK_MSG_PACS008, p->msg_id);
     if (!rc)
         rc = trk_put_payment(s, txn, uuid, p, MDB_NOOVERWRITE);
     if (!rc)

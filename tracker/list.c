@@ -385,7 +385,7 @@ typedef char msg_name[64];
 static int
 names_push(msg_name **v, size_t *n, size_t *cap, const MDB_val *k)
 {
-    size_t len = k->mv_size - REC_UUID_LEN;
+    size_t len = k->mv_size - REC_PKEY_LEN;
     msg_name *grown;
 
     if (len == 0 || len > TRK_MAX_MSG_NAME)
@@ -397,15 +397,15 @@ names_push(msg_name **v, size_t *n, size_t *cap, const MDB_val *k)
             return TRK_ERR_NOMEM;
         *v = grown;
     }
-    memcpy((*v)[*n], (const uint8_t *)k->mv_data + REC_UUID_LEN, len);
+    memcpy((*v)[*n], (const uint8_t *)k->mv_data + REC_PKEY_LEN, len);
     (*v)[(*n)++][len] = '\0';
     return 0;
 }
 
 static int
-collect_names(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], msg_name **v, size_t *n)
+collect_names(trk_store *s, MDB_txn *txn, const uint8_t pkey[REC_PKEY_LEN], msg_name **v, size_t *n)
 {
-    MDB_val k = {.mv_size = REC_UUID_LEN, .mv_data = (void *)uuid}, d;
+    MDB_val k = {.mv_size = REC_PKEY_LEN, .mv_data = (void *)pkey}, d;
     MDB_cursor *cur;
     size_t cap = 0;
     int rc, orc = 0;
@@ -415,7 +415,7 @@ collect_names(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], msg_
         return trk_store_rc(rc);
     for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
          rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-        if (k.mv_size <= REC_UUID_LEN || memcmp(k.mv_data, uuid, REC_UUID_LEN) != 0)
+        if (k.mv_size <= REC_PKEY_LEN || memcmp(k.mv_data, pkey, REC_PKEY_LEN) != 0)
             break;
         orc = names_push(v, n, &cap, &k);
         if (orc)
@@ -430,8 +430,7 @@ collect_names(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], msg_
 int
 trk_messages_list(trk_store *s, const char *uetr, char (**names)[64], size_t *n)
 {
-    uint8_t uuid[REC_UUID_LEN];
-    MDB_val k = {.mv_size = REC_UUID_LEN, .mv_data = uuid}, v;
+    uint8_t uuid[REC_UUID_LEN], pkey[REC_PKEY_LEN];
     msg_name *arr = NULL;
     MDB_txn *txn;
     int rc;
@@ -447,9 +446,9 @@ trk_messages_list(trk_store *s, const char *uetr, char (**names)[64], size_t *n)
     rc = trk_read_begin(s, &txn);
     if (rc)
         return rc;
-    rc = trk_store_rc(mdb_get(txn, s->dbi[TRK_DB_PAYMENTS], &k, &v));
+    rc = trk_payment_pkey(s, txn, uuid, pkey);
     if (!rc)
-        rc = collect_names(s, txn, uuid, &arr, n);
+        rc = collect_names(s, txn, pkey, &arr, n);
     trk_read_end(s, txn);
     if (rc) {
         free(arr);

@@ -37,7 +37,7 @@ enum { SKIPPED = 1 }; /* deliver_one: the entry is not for delivery now */
 /* ---- entries (writer thread, inside the op's txn) ---------------------------------------- */
 
 int
-trk_outbox_put(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], const char *name,
+trk_outbox_put(trk_store *s, MDB_txn *txn, const uint8_t pkey[REC_PKEY_LEN], const char *name,
                const char *msg_id)
 {
     uint8_t key[REC_SEQ64_LEN], ukey[REC_OUTBOX_UETR_KEY_LEN], *dst;
@@ -47,7 +47,7 @@ trk_outbox_put(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], con
     int rc;
 
     memset(&ob, 0, sizeof ob);
-    memcpy(ob.uuid, uuid, REC_UUID_LEN);
+    memcpy(ob.pkey, pkey, REC_PKEY_LEN);
     snprintf(ob.name, sizeof ob.name, "%s", name);
     snprintf(ob.msg_id, sizeof ob.msg_id, "%s", msg_id);
     len = rec_outbox_size(&ob);
@@ -62,12 +62,12 @@ trk_outbox_put(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], con
         rc = rec_outbox_encode(&ob, dst, len);
     if (rc)
         return rc;
-    rec_outbox_uetr_key(uuid, seq, ukey);
+    rec_outbox_uetr_key(pkey, seq, ukey);
     return trk_put_mark(txn, s->dbi[TRK_DB_OUTBOX_UETR], ukey, sizeof ukey);
 }
 
 int
-trk_outbox_del(trk_store *s, MDB_txn *txn, uint64_t seq, const uint8_t uuid[REC_UUID_LEN])
+trk_outbox_del(trk_store *s, MDB_txn *txn, uint64_t seq, const uint8_t pkey[REC_PKEY_LEN])
 {
     uint8_t key[REC_SEQ64_LEN], ukey[REC_OUTBOX_UETR_KEY_LEN];
     MDB_val k = {.mv_size = sizeof key, .mv_data = key};
@@ -77,7 +77,7 @@ trk_outbox_del(trk_store *s, MDB_txn *txn, uint64_t seq, const uint8_t uuid[REC_
     rc = mdb_del(txn, s->dbi[TRK_DB_OUTBOX], &k, NULL);
     if (rc)
         return rc;
-    rec_outbox_uetr_key(uuid, seq, ukey);
+    rec_outbox_uetr_key(pkey, seq, ukey);
     k.mv_size = sizeof ukey;
     k.mv_data = ukey;
     rc = mdb_del(txn, s->dbi[TRK_DB_OUTBOX_UETR], &k, NULL);
@@ -86,7 +86,7 @@ trk_outbox_del(trk_store *s, MDB_txn *txn, uint64_t seq, const uint8_t uuid[REC_
 
 /* The seqs of a payment's queued entries (at most max). */
 static int
-entries_of(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], uint64_t *seqs, size_t max,
+entries_of(trk_store *s, MDB_txn *txn, const uint8_t pkey[REC_PKEY_LEN], uint64_t *seqs, size_t max,
            size_t *n)
 {
     uint8_t start[REC_OUTBOX_UETR_KEY_LEN];
@@ -95,14 +95,14 @@ entries_of(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], uint64_
     int rc;
 
     *n = 0;
-    rec_outbox_uetr_key(uuid, 0, start);
+    rec_outbox_uetr_key(pkey, 0, start);
     rc = mdb_cursor_open(txn, s->dbi[TRK_DB_OUTBOX_UETR], &cur);
     if (rc)
         return rc;
     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     while (rc == 0 && *n < max && k.mv_size == REC_OUTBOX_UETR_KEY_LEN &&
-           memcmp(k.mv_data, uuid, REC_UUID_LEN) == 0) {
-        seqs[(*n)++] = rec_seq64_get((const uint8_t *)k.mv_data + REC_UUID_LEN);
+           memcmp(k.mv_data, pkey, REC_PKEY_LEN) == 0) {
+        seqs[(*n)++] = rec_seq64_get((const uint8_t *)k.mv_data + REC_PKEY_LEN);
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     mdb_cursor_close(cur);
@@ -128,7 +128,7 @@ list_unsent(trk_store *s, uint64_t seq)
 }
 
 int
-trk_outbox_unsend(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], const char *name)
+trk_outbox_unsend(trk_store *s, MDB_txn *txn, const uint8_t pkey[REC_PKEY_LEN], const char *name)
 {
     uint64_t seqs[UNSEND_MAX];
     uint8_t key[REC_SEQ64_LEN];
@@ -137,7 +137,7 @@ trk_outbox_unsend(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], 
     size_t i, n;
     int rc;
 
-    rc = entries_of(s, txn, uuid, seqs, UNSEND_MAX, &n);
+    rc = entries_of(s, txn, pkey, seqs, UNSEND_MAX, &n);
     for (i = 0; i < n && !rc; i++) {
         rec_seq64_key(seqs[i], key);
         rc = mdb_get(txn, s->dbi[TRK_DB_OUTBOX], &k, &v);
@@ -145,7 +145,7 @@ trk_outbox_unsend(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], 
             rc = rec_outbox_decode(v.mv_data, v.mv_size, &ob);
         if (rc || strcmp(ob.name, name) != 0)
             continue;
-        rc = trk_outbox_del(s, txn, seqs[i], uuid);
+        rc = trk_outbox_del(s, txn, seqs[i], pkey);
         if (!rc)
             rc = list_unsent(s, seqs[i]);
     }
@@ -224,7 +224,8 @@ sync_dir(const char *dir)
     return rc;
 }
 
-/* temp, fsync, rename, fsync(dir): once this returns 0 the file is there after a crash. */
+/* temp, fsync, rename: the file is there after a crash once the directory is synced too, which
+ * deliver_chunk does once for all the files of a chunk. */
 static int
 spool_write(const trk_store *s, const char *msg_id, const char *buf, size_t len)
 {
@@ -247,7 +248,7 @@ spool_write(const trk_store *s, const char *msg_id, const char *buf, size_t len)
         unlink(tmp);
         return -1;
     }
-    return sync_dir(s->spool_dir);
+    return 0;
 }
 
 /* Temporary files of deliveries a crash interrupted: their entries are still queued. */
@@ -332,7 +333,7 @@ load(trk_store *s, const entry *e, char **buf, size_t *len)
         trk_read_end(s, txn);
         return SKIPPED;
     }
-    k.mv_size = rec_msg_key(e->ob.uuid, e->ob.name, mkey);
+    k.mv_size = rec_msg_key(e->ob.pkey, e->ob.name, mkey);
     k.mv_data = mkey;
     if (!rc)
         rc = mdb_get(txn, s->dbi[TRK_DB_MESSAGES], &k, &v);
@@ -348,7 +349,8 @@ load(trk_store *s, const entry *e, char **buf, size_t *len)
     return rc && !trk_is_op_rc(rc) ? trk_store_rc(rc) : rc;
 }
 
-/* 0: the file is in place (now or from before a crash); SKIPPED; or an error. */
+/* 0: the file is in place (now or from before a crash), durable once the directory is synced;
+ * SKIPPED; or an error. */
 static int
 deliver_one(trk_store *s, const entry *e)
 {
@@ -376,7 +378,11 @@ bg_stopping(trk_store *s)
     return stop;
 }
 
-/* Delivers one chunk; *done counts the entries removed. */
+/*
+ * Delivers one chunk; *done counts the entries removed. The spool directory is fsync'd once for
+ * all the renames of the chunk (not once per file: that was half the fsyncs of delivery), and
+ * only then are the entries removed, so a crash before it leaves them queued.
+ */
 static int
 deliver_chunk(trk_store *s, const entry *es, size_t n, trk_iop *ops, size_t *done)
 {
@@ -398,6 +404,10 @@ deliver_chunk(trk_store *s, const entry *es, size_t n, trk_iop *ops, size_t *don
         ops[k].op.kind = TRK_OP_I_DELIVERED;
         ops[k].outbox_seq = es[i].seq;
         k++;
+    }
+    if (k > 0 && sync_dir(s->spool_dir) != 0) {
+        atomic_fetch_add(&s->delivery_errors, 1);
+        return TRK_ERR_STORE; /* the files are there; the next pass finds them and syncs again */
     }
     atomic_fetch_add(&s->delivered, k); /* in the spool now, before anyone sees SENT */
     rc = trk_run_internal(s, ops, k);

@@ -314,6 +314,7 @@ payment_layout(struct out *o, const void *rec)
     put_le(o, TRK_FORMAT_VERSION, 1);
     put_le(o, (uint64_t)p->state, 1);
     put(o, uuid, sizeof uuid);
+    put_le(o, (uint64_t)p->created_ms, 8); /* at a fixed offset: rec_payment_pkey */
     put_str8(o, p->status, sizeof p->status);
     put_str8(o, p->reason, sizeof p->reason);
     put_str8(o, p->debtor_agent, sizeof p->debtor_agent);
@@ -321,7 +322,6 @@ payment_layout(struct out *o, const void *rec)
     put_le(o, p->chain_len, 1);
     for (i = 0; i < p->chain_len; i++)
         put_str8(o, p->chain[i], sizeof p->chain[i]);
-    put_le(o, (uint64_t)p->created_ms, 8);
     put_le(o, (uint64_t)p->updated_ms, 8);
     put_le(o, p->last_seq, 4);
     put_saga_fields(o, p);
@@ -381,6 +381,7 @@ payment_fields(struct in *r, trk_payment *out)
     uuid = take(r, REC_UUID_LEN);
     if (uuid)
         rec_uuid_format(uuid, out->uetr);
+    out->created_ms = to_i64(get_le(r, 8));
     get_str8(r, out->status, sizeof out->status);
     get_str8(r, out->reason, sizeof out->reason);
     get_str8(r, out->debtor_agent, sizeof out->debtor_agent);
@@ -390,10 +391,33 @@ payment_fields(struct in *r, trk_payment *out)
         r->bad = 1;
     for (i = 0; i < out->chain_len && !r->bad; i++)
         get_str8(r, out->chain[i], sizeof out->chain[i]);
-    out->created_ms = to_i64(get_le(r, 8));
     out->updated_ms = to_i64(get_le(r, 8));
     out->last_seq = (uint32_t)get_le(r, 4);
     get_saga_fields(r, out);
+}
+
+void
+rec_pkey(int64_t created_ms, const uint8_t uuid[REC_UUID_LEN], uint8_t out[REC_PKEY_LEN])
+{
+    rec_put_ob64(out, created_ms);
+    memcpy(REC_PKEY_UUID(out), uuid, REC_UUID_LEN);
+}
+
+int
+rec_payment_pkey(const uint8_t *buf, size_t len, uint8_t out[REC_PKEY_LEN])
+{
+    struct in r = {buf, buf ? len : 0, 0};
+    const uint8_t *uuid;
+    int64_t created;
+
+    get_version(&r);
+    get_le(&r, 1); /* state */
+    uuid = take(&r, REC_UUID_LEN);
+    created = to_i64(get_le(&r, 8));
+    if (r.bad)
+        return TRK_ERR_CORRUPT;
+    rec_pkey(created, uuid, out);
+    return TRK_OK;
 }
 
 int
@@ -668,32 +692,32 @@ rec_msg_name_ok(const char *name)
 }
 
 size_t
-rec_event_key(const uint8_t uuid[REC_UUID_LEN], uint32_t seq, uint8_t out[REC_EVENT_KEY_LEN])
+rec_event_key(const uint8_t pkey[REC_PKEY_LEN], uint32_t seq, uint8_t out[REC_EVENT_KEY_LEN])
 {
-    memcpy(out, uuid, REC_UUID_LEN);
-    rec_put_be(out + REC_UUID_LEN, seq, REC_SEQ_LEN);
+    memcpy(out, pkey, REC_PKEY_LEN);
+    rec_put_be(out + REC_PKEY_LEN, seq, REC_SEQ_LEN);
     return REC_EVENT_KEY_LEN;
 }
 
 uint32_t
 rec_event_key_seq(const uint8_t key[REC_EVENT_KEY_LEN])
 {
-    const uint8_t *s = key + REC_UUID_LEN;
+    const uint8_t *s = key + REC_PKEY_LEN;
 
     return (uint32_t)s[0] << 24 | (uint32_t)s[1] << 16 | (uint32_t)s[2] << 8 | s[3];
 }
 
 size_t
-rec_msg_key(const uint8_t uuid[REC_UUID_LEN], const char *name, uint8_t out[REC_MSG_KEY_MAX])
+rec_msg_key(const uint8_t pkey[REC_PKEY_LEN], const char *name, uint8_t out[REC_MSG_KEY_MAX])
 {
     size_t n;
 
     if (!rec_msg_name_ok(name))
         return 0;
     n = strlen(name);
-    memcpy(out, uuid, REC_UUID_LEN);
-    memcpy(out + REC_UUID_LEN, name, n);
-    return REC_UUID_LEN + n;
+    memcpy(out, pkey, REC_PKEY_LEN);
+    memcpy(out + REC_PKEY_LEN, name, n);
+    return REC_PKEY_LEN + n;
 }
 
 size_t
@@ -977,7 +1001,7 @@ outbox_layout(struct out *o, const void *rec)
         return;
     }
     put_le(o, TRK_FORMAT_VERSION, 1);
-    put(o, b->uuid, REC_UUID_LEN);
+    put(o, b->pkey, REC_PKEY_LEN);
     put_str8(o, b->name, sizeof b->name);
     put_str8(o, b->msg_id, sizeof b->msg_id);
 }
@@ -1002,9 +1026,9 @@ rec_outbox_decode(const uint8_t *buf, size_t len, rec_outbox *out)
 
     memset(out, 0, sizeof *out);
     get_version(&r);
-    u = take(&r, REC_UUID_LEN);
+    u = take(&r, REC_PKEY_LEN);
     if (u)
-        memcpy(out->uuid, u, REC_UUID_LEN);
+        memcpy(out->pkey, u, REC_PKEY_LEN);
     get_str8(&r, out->name, sizeof out->name);
     get_str8(&r, out->msg_id, sizeof out->msg_id);
     if (!r.bad && (!rec_msg_name_ok(out->name) || !rec_msg_id_ok(out->msg_id)))
@@ -1065,9 +1089,9 @@ rec_dedup_key(const uint8_t uuid[REC_UUID_LEN], const char *dedup, uint8_t out[R
 }
 
 void
-rec_outbox_uetr_key(const uint8_t uuid[REC_UUID_LEN], uint64_t seq,
+rec_outbox_uetr_key(const uint8_t pkey[REC_PKEY_LEN], uint64_t seq,
                     uint8_t out[REC_OUTBOX_UETR_KEY_LEN])
 {
-    memcpy(out, uuid, REC_UUID_LEN);
-    rec_seq64_key(seq, out + REC_UUID_LEN);
+    memcpy(out, pkey, REC_PKEY_LEN);
+    rec_seq64_key(seq, out + REC_PKEY_LEN);
 }

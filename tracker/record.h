@@ -6,8 +6,8 @@
  *   str8   u8 length + bytes, no NUL inside; fits the char[] field it decodes into
  *   blob32 u32 length + bytes, bounded by the field's TRK_MAX_* limit
  *
- *   payment  ver u8 | state u8 | uuid 16 | status str8 | reason str8 | debtor_agent str8 |
- *            customer_id str8 | chain_len u8 | chain[chain_len] str8 | created_ms i64 |
+ *   payment  ver u8 | state u8 | uuid 16 | created_ms i64 | status str8 | reason str8 |
+ *            debtor_agent str8 | customer_id str8 | chain_len u8 | chain[chain_len] str8 |
  *            updated_ms i64 | last_seq u32 | prev_state u8 | debit_account str8 |
  *            end_to_end_id str8 | amount_minor i64 | exponent u8 | currency str8 |
  *            execute_on str8 | deadline_ms i64 | flags u32 | cancellation_status str8 |
@@ -25,15 +25,15 @@
  *            change of the balance) | at_ms i64
  *   audit    ver u8 | at_ms i64 | scope str8 | uuid 16 | code str8 | account str8
  *   dedup    ver u8 | seq u32 (the event the update made) | at_ms i64
- *   outbox   ver u8 | uuid 16 | name str8 (the stored message) | msg_id str8 (the spool file)
+ *   outbox   ver u8 | pkey 24 | name str8 (the stored message) | msg_id str8 (the spool file)
  *
  * Decoding is strict: unknown version, truncation, trailing bytes, an over-long or NUL-holding
  * string, an out-of-range enum are all TRK_ERR_CORRUPT. Nothing is repaired.
  *
  * Keys (big-endian where the order matters, so LMDB's memcmp order is the wanted order):
  *   payments        uuid16
- *   events          uuid16 | seq u32 BE               (a payment's events contiguous, in order)
- *   messages        uuid16 | name (1..TRK_MAX_MSG_NAME bytes, no NUL)
+ *   events          pkey | seq u32 BE                 (a payment's events contiguous, in order)
+ *   messages        pkey | name (1..TRK_MAX_MSG_NAME bytes, no NUL)
  *   idem            scope | 0x00 | key                (scope and key hold no NUL)
  *   meta            ASCII name: "format", "payments"
  *   by_owner        debtor_agent BIC8 (8 bytes, NUL-padded) | created_ms ob64 | uuid16
@@ -43,7 +43,7 @@
  *   audit           seq u64 BE
  *   dedup           uuid16 | dedup key (1..TRK_MAX_DEDUP_KEY bytes)
  *   outbox          seq u64 BE                            (delivery order)
- *   outbox_uetr     uuid16 | seq u64 BE                   (a payment's queued messages)
+ *   outbox_uetr     pkey | seq u64 BE                     (a payment's queued messages)
  * and the saga's indexes (index.c keeps their membership rules):
  *   by_created      created_ms ob64 | uuid16              (every payment; listing for all)
  *   by_updated      updated_ms ob64 | uuid16              (every payment; the changed feed)
@@ -55,6 +55,13 @@
  *                                                         (funded payments with an E2E id)
  * where ob64 is the int64 with its sign bit flipped, big-endian ("offset binary"), so that
  * byte order equals numeric order for any time, even before 1970. Index values are marks.
+ *
+ * pkey, a payment's key in the databases that hold several entries per payment, is
+ * created_ms ob64 | uuid16: the UUID keeps it unique, the creation time first puts a new
+ * payment's event, message and outbox entries at the end of their trees. Keyed by the random
+ * UUID alone, every payment accepted dirtied one more page of each of those trees in every
+ * group commit (written and fsync'd whole); keyed by time, a commit's new payments share the
+ * last pages.
  */
 #ifndef CORRIDOR_TRK_RECORD_H
 #define CORRIDOR_TRK_RECORD_H
@@ -71,8 +78,9 @@
 #define REC_BIC8_LEN 8
 #define REC_STATUS_LEN 4
 #define REC_TIME_LEN 8
-#define REC_EVENT_KEY_LEN (REC_UUID_LEN + REC_SEQ_LEN)
-#define REC_MSG_KEY_MAX (REC_UUID_LEN + TRK_MAX_MSG_NAME)
+#define REC_PKEY_LEN (REC_TIME_LEN + REC_UUID_LEN)
+#define REC_EVENT_KEY_LEN (REC_PKEY_LEN + REC_SEQ_LEN)
+#define REC_MSG_KEY_MAX (REC_PKEY_LEN + TRK_MAX_MSG_NAME)
 #define REC_IDEM_KEY_MAX (TRK_MAX_IDEM_SCOPE + 1 + TRK_MAX_IDEM_KEY)
 #define REC_OWNER_KEY_LEN (REC_BIC8_LEN + REC_TIME_LEN + REC_UUID_LEN)
 #define REC_STATUS_KEY_LEN (REC_STATUS_LEN + REC_TIME_LEN + REC_UUID_LEN)
@@ -85,6 +93,13 @@
 /* UETR text <-> 16 bytes. rec_uuid_parse accepts only lower-case 8-4-4-4-12 hex; 0 or -1. */
 int rec_uuid_parse(const char *uetr, uint8_t out[REC_UUID_LEN]);
 void rec_uuid_format(const uint8_t in[REC_UUID_LEN], char out[REC_UETR_LEN + 1]);
+
+/* A payment's pkey (layout above); the UUID is its last REC_UUID_LEN bytes. */
+void rec_pkey(int64_t created_ms, const uint8_t uuid[REC_UUID_LEN], uint8_t out[REC_PKEY_LEN]);
+#define REC_PKEY_UUID(pkey) ((pkey) + REC_TIME_LEN)
+/* The pkey of a stored payment value, read without decoding the rest: TRK_OK or
+ * TRK_ERR_CORRUPT. */
+int rec_payment_pkey(const uint8_t *buf, size_t len, uint8_t out[REC_PKEY_LEN]);
 
 /*
  * Records. *_size returns the exact encoded length, or 0 when the struct breaks a limit (an
@@ -126,10 +141,10 @@ int rec_mark_decode(const uint8_t *buf, size_t len);
 
 /* Keys. Each returns the key length, or 0 when an input breaks the layout. */
 int rec_msg_name_ok(const char *name);
-size_t rec_event_key(const uint8_t uuid[REC_UUID_LEN], uint32_t seq,
+size_t rec_event_key(const uint8_t pkey[REC_PKEY_LEN], uint32_t seq,
                      uint8_t out[REC_EVENT_KEY_LEN]);
 uint32_t rec_event_key_seq(const uint8_t key[REC_EVENT_KEY_LEN]);
-size_t rec_msg_key(const uint8_t uuid[REC_UUID_LEN], const char *name,
+size_t rec_msg_key(const uint8_t pkey[REC_PKEY_LEN], const char *name,
                    uint8_t out[REC_MSG_KEY_MAX]);
 size_t rec_idem_key(const char *scope, const char *key, uint8_t out[REC_IDEM_KEY_MAX]);
 size_t rec_owner_key(const trk_payment *p, const uint8_t uuid[REC_UUID_LEN],
@@ -143,7 +158,7 @@ size_t rec_status_key(const trk_payment *p, const uint8_t uuid[REC_UUID_LEN],
 #define REC_SEQ64_LEN 8
 #define REC_JOURNAL_KEY_MAX (REC_ACCOUNT_ID_MAX + 1 + REC_SEQ64_LEN)
 #define REC_DEDUP_KEY_MAX (REC_UUID_LEN + TRK_MAX_DEDUP_KEY)
-#define REC_OUTBOX_UETR_KEY_LEN (REC_UUID_LEN + REC_SEQ64_LEN)
+#define REC_OUTBOX_UETR_KEY_LEN (REC_PKEY_LEN + REC_SEQ64_LEN)
 
 enum rec_journal_kind { REC_J_ADJUST = 1, REC_J_SETTLE, REC_J_CREDIT_BACK };
 
@@ -177,7 +192,7 @@ void rec_dedup_encode(const rec_dedup *d, uint8_t buf[REC_DEDUP_LEN]);
 int rec_dedup_decode(const uint8_t *buf, size_t len, rec_dedup *out);
 
 typedef struct rec_outbox {
-    uint8_t uuid[REC_UUID_LEN];
+    uint8_t pkey[REC_PKEY_LEN]; /* the payment's; REC_PKEY_UUID gives its UUID */
     char name[TRK_MAX_MSG_NAME + 1];
     char msg_id[36];
 } rec_outbox;
@@ -191,7 +206,7 @@ uint64_t rec_seq64_get(const uint8_t key[REC_SEQ64_LEN]);
 size_t rec_journal_key(const char *account, uint64_t seq, uint8_t out[REC_JOURNAL_KEY_MAX]);
 size_t rec_dedup_key(const uint8_t uuid[REC_UUID_LEN], const char *dedup,
                      uint8_t out[REC_DEDUP_KEY_MAX]);
-void rec_outbox_uetr_key(const uint8_t uuid[REC_UUID_LEN], uint64_t seq,
+void rec_outbox_uetr_key(const uint8_t pkey[REC_PKEY_LEN], uint64_t seq,
                          uint8_t out[REC_OUTBOX_UETR_KEY_LEN]);
 
 /* Helpers the index keys share. */

@@ -37,7 +37,7 @@ trk_put_payment(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], co
 }
 
 int
-trk_put_event(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], trk_payment *p,
+trk_put_event(trk_store *s, MDB_txn *txn, const uint8_t pkey[REC_PKEY_LEN], trk_payment *p,
               trk_event *ev)
 {
     uint8_t key[REC_EVENT_KEY_LEN], *dst;
@@ -50,7 +50,7 @@ trk_put_event(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], trk_
     len = rec_event_size(ev);
     if (!len)
         return TRK_ERR_INVALID;
-    rec_event_key(uuid, ev->seq, key);
+    rec_event_key(pkey, ev->seq, key);
     rc = trk_put_reserved(txn, s->dbi[TRK_DB_EVENTS], key, sizeof key, len, MDB_NOOVERWRITE, &dst);
     if (rc == MDB_KEYEXIST)
         return TRK_ERR_CORRUPT; /* an event beyond last_seq */
@@ -61,14 +61,14 @@ trk_put_event(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], trk_
 }
 
 int
-trk_put_message(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], const char *name,
+trk_put_message(trk_store *s, MDB_txn *txn, const uint8_t pkey[REC_PKEY_LEN], const char *name,
                 const char *msg, size_t msg_len)
 {
     uint8_t key[REC_MSG_KEY_MAX], *dst;
     size_t klen, len;
     int rc;
 
-    klen = rec_msg_key(uuid, name, key);
+    klen = rec_msg_key(pkey, name, key);
     len = rec_message_size(msg_len);
     if (!klen || !len)
         return TRK_ERR_INVALID;
@@ -80,10 +80,10 @@ trk_put_message(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], co
 }
 
 static int
-has_message(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], const char *name)
+has_message(trk_store *s, MDB_txn *txn, const uint8_t pkey[REC_PKEY_LEN], const char *name)
 {
     uint8_t key[REC_MSG_KEY_MAX];
-    MDB_val k = {.mv_size = rec_msg_key(uuid, name, key), .mv_data = key}, v;
+    MDB_val k = {.mv_size = rec_msg_key(pkey, name, key), .mv_data = key}, v;
     int rc = mdb_get(txn, s->dbi[TRK_DB_MESSAGES], &k, &v);
 
     if (rc == 0)
@@ -110,6 +110,7 @@ trk_derive_status(trk_payment *p)
 /* A payment read for change: `cur` is written back, `old` keeps the indexed fields as read. */
 typedef struct change {
     uint8_t uuid[REC_UUID_LEN];
+    uint8_t pkey[REC_PKEY_LEN]; /* its events, messages and outbox entries */
     trk_payment old;
     trk_payment cur;
 } change;
@@ -125,6 +126,7 @@ change_open(trk_store *s, MDB_txn *txn, const char *uetr, change *c)
     rc = trk_get_payment(s, txn, c->uuid, &c->cur);
     if (rc)
         return rc;
+    rec_pkey(c->cur.created_ms, c->uuid, c->pkey);
     c->old = c->cur;
     c->old.doc = NULL; /* cur owns the doc */
     c->old.doc_len = 0;
@@ -157,7 +159,7 @@ append(trk_store *s, MDB_txn *txn, change *c, const trk_event *in, int input, un
     e.input = input;
     e.state = c->cur.state;
     e.flags = flags;
-    return trk_put_event(s, txn, c->uuid, &c->cur, &e);
+    return trk_put_event(s, txn, c->pkey, &c->cur, &e);
 }
 
 /* An event the store writes itself. */
@@ -237,16 +239,16 @@ queue_actions(trk_store *s, MDB_txn *txn, change *c, const trk_op *op, unsigned 
     int rc = 0, has;
 
     if (actions & TRK_ACT_SEND) {
-        has = has_message(s, txn, c->uuid, TRK_MSG_PACS008);
+        has = has_message(s, txn, c->pkey, TRK_MSG_PACS008);
         if (has < 0)
             return TRK_ERR_STORE;
         if (has)
-            rc = trk_outbox_put(s, txn, c->uuid, TRK_MSG_PACS008, c->cur.msg_id);
+            rc = trk_outbox_put(s, txn, c->pkey, TRK_MSG_PACS008, c->cur.msg_id);
     }
     if (!rc && (actions & TRK_ACT_RECALL)) {
-        rc = trk_put_message(s, txn, c->uuid, TRK_MSG_CAMT056, op->msg, op->msg_len);
+        rc = trk_put_message(s, txn, c->pkey, TRK_MSG_CAMT056, op->msg, op->msg_len);
         if (!rc)
-            rc = trk_outbox_put(s, txn, c->uuid, TRK_MSG_CAMT056, op->event->network_ref);
+            rc = trk_outbox_put(s, txn, c->pkey, TRK_MSG_CAMT056, op->event->network_ref);
     }
     return rc;
 }
@@ -310,7 +312,7 @@ cancel_unsent(trk_store *s, MDB_txn *txn, change *c, trk_step *st)
 
     pthread_mutex_lock(&s->deliver_mu);
     left = s->spool_dir && c->cur.msg_id[0] && trk_spool_has(s, c->cur.msg_id);
-    rc = left ? 0 : trk_outbox_unsend(s, txn, c->uuid, TRK_MSG_PACS008);
+    rc = left ? 0 : trk_outbox_unsend(s, txn, c->pkey, TRK_MSG_PACS008);
     pthread_mutex_unlock(&s->deliver_mu);
     if (rc || !left)
         return rc;
@@ -394,7 +396,7 @@ record_anomaly(trk_store *s, MDB_txn *txn, change *c, trk_op *op)
     c->cur.flags |= TRK_PF_ANOMALY;
     rc = append(s, txn, c, op->event, op->input, TRK_EF_ANOMALY);
     if (!rc && op->msg_name && op->input != TRK_IN_CANCEL)
-        rc = trk_put_message(s, txn, c->uuid, op->msg_name, op->msg, op->msg_len);
+        rc = trk_put_message(s, txn, c->pkey, op->msg_name, op->msg, op->msg_len);
     op->anomaly = 1;
     return rc;
 }
@@ -415,7 +417,7 @@ apply_step(trk_store *s, MDB_txn *txn, change *c, trk_op *op, trk_step *st)
     rc = append(s, txn, c, op->event, op->input, 0);
     /* A local cancel keeps nothing of the camt.056 it did not need. */
     if (!rc && op->msg_name && op->input != TRK_IN_CANCEL)
-        rc = trk_put_message(s, txn, c->uuid, op->msg_name, op->msg, op->msg_len);
+        rc = trk_put_message(s, txn, c->pkey, op->msg_name, op->msg, op->msg_len);
     return rc;
 }
 
@@ -505,7 +507,7 @@ mark_left(trk_store *s, MDB_txn *txn, change *c)
     int rc;
 
     pthread_mutex_lock(&s->deliver_mu);
-    rc = trk_outbox_unsend(s, txn, c->uuid, TRK_MSG_PACS008);
+    rc = trk_outbox_unsend(s, txn, c->pkey, TRK_MSG_PACS008);
     pthread_mutex_unlock(&s->deliver_mu);
     return rc ? rc : apply_delivered(s, txn, c, c->cur.msg_id);
 }
@@ -537,8 +539,8 @@ trk_delivered_apply(trk_store *s, MDB_txn *txn, trk_iop *iop)
         return 0;
     if (rc)
         return rc;
-    rc = trk_outbox_del(s, txn, iop->outbox_seq, ob.uuid);
-    rec_uuid_format(ob.uuid, uetr);
+    rc = trk_outbox_del(s, txn, iop->outbox_seq, ob.pkey);
+    rec_uuid_format(REC_PKEY_UUID(ob.pkey), uetr);
     if (!rc)
         rc = change_open(s, txn, uetr, &c);
     if (rc)

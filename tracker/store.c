@@ -580,22 +580,22 @@ evvec_push(struct evvec *ev, const MDB_val *k, const MDB_val *v)
     return TRK_OK;
 }
 
-/* Walks the events of one payment: keys uuid16 | seq BE, contiguous and in seq order. */
+/* Walks the events of one payment: keys pkey | seq BE, contiguous and in seq order. */
 static int
-collect_events(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], struct evvec *ev)
+collect_events(trk_store *s, MDB_txn *txn, const uint8_t pkey[REC_PKEY_LEN], struct evvec *ev)
 {
     uint8_t start[REC_EVENT_KEY_LEN];
     MDB_val k = {.mv_size = sizeof start, .mv_data = start}, v;
     MDB_cursor *cur;
     int rc;
 
-    rec_event_key(uuid, 0, start);
+    rec_event_key(pkey, 0, start);
     rc = mdb_cursor_open(txn, s->dbi[TRK_DB_EVENTS], &cur);
     if (rc)
         return trk_store_rc(rc);
     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     while (rc == 0) {
-        if (k.mv_size != REC_EVENT_KEY_LEN || memcmp(k.mv_data, uuid, REC_UUID_LEN) != 0)
+        if (k.mv_size != REC_EVENT_KEY_LEN || memcmp(k.mv_data, pkey, REC_PKEY_LEN) != 0)
             break;
         rc = evvec_push(ev, &k, &v);
         if (rc)
@@ -608,12 +608,22 @@ collect_events(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], str
     return trk_is_op_rc(rc) ? rc : trk_store_rc(rc);
 }
 
+/* The pkey of a stored payment: TRK_OK, TRK_ERR_NOTFOUND (unknown UETR: 404), an error. */
+int
+trk_payment_pkey(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN],
+                 uint8_t pkey[REC_PKEY_LEN])
+{
+    MDB_val k = {.mv_size = REC_UUID_LEN, .mv_data = (void *)uuid}, v;
+    int rc = trk_store_rc(mdb_get(txn, s->dbi[TRK_DB_PAYMENTS], &k, &v));
+
+    return rc ? rc : rec_payment_pkey(v.mv_data, v.mv_size, pkey);
+}
+
 int
 trk_events_get(trk_store *s, const char *uetr, trk_event **events, size_t *n)
 {
-    uint8_t uuid[REC_UUID_LEN];
+    uint8_t uuid[REC_UUID_LEN], pkey[REC_PKEY_LEN];
     struct evvec ev = {NULL, 0, 0};
-    MDB_val k = {.mv_size = REC_UUID_LEN, .mv_data = uuid}, v;
     MDB_txn *txn;
     int rc;
 
@@ -628,9 +638,9 @@ trk_events_get(trk_store *s, const char *uetr, trk_event **events, size_t *n)
     rc = trk_read_begin(s, &txn);
     if (rc)
         return rc;
-    rc = trk_store_rc(mdb_get(txn, s->dbi[TRK_DB_PAYMENTS], &k, &v)); /* unknown UETR: 404 */
+    rc = trk_payment_pkey(s, txn, uuid, pkey);
     if (!rc)
-        rc = collect_events(s, txn, uuid, &ev);
+        rc = collect_events(s, txn, pkey, &ev);
     trk_read_end(s, txn);
     if (rc) {
         trk_events_free(ev.v, ev.n);
@@ -664,7 +674,7 @@ copy_message(const MDB_val *v, char **buf, size_t *len)
 int
 trk_message_get(trk_store *s, const char *uetr, const char *name, char **buf, size_t *len)
 {
-    uint8_t uuid[REC_UUID_LEN], key[REC_MSG_KEY_MAX];
+    uint8_t uuid[REC_UUID_LEN], pkey[REC_PKEY_LEN], key[REC_MSG_KEY_MAX];
     MDB_val k = {.mv_size = 0, .mv_data = key}, v;
     MDB_txn *txn;
     int rc;
@@ -675,15 +685,16 @@ trk_message_get(trk_store *s, const char *uetr, const char *name, char **buf, si
     *len = 0;
     if (!s)
         return TRK_ERR_INVALID;
-    if (rec_uuid_parse(uetr, uuid))
-        return TRK_ERR_NOTFOUND;
-    k.mv_size = rec_msg_key(uuid, name, key);
-    if (!k.mv_size)
+    if (rec_uuid_parse(uetr, uuid) || !rec_msg_name_ok(name))
         return TRK_ERR_NOTFOUND;
     rc = trk_read_begin(s, &txn);
     if (rc)
         return rc;
-    rc = trk_store_rc(mdb_get(txn, s->dbi[TRK_DB_MESSAGES], &k, &v));
+    rc = trk_payment_pkey(s, txn, uuid, pkey);
+    if (!rc) {
+        k.mv_size = rec_msg_key(pkey, name, key);
+        rc = trk_store_rc(mdb_get(txn, s->dbi[TRK_DB_MESSAGES], &k, &v));
+    }
     if (!rc)
         rc = copy_message(&v, buf, len);
     trk_read_end(s, txn);

@@ -42,7 +42,8 @@ enum trk_err {
 };
 const char *trk_strerror(int err);
 
-#define TRK_FORMAT_VERSION 1
+/* 2: events, messages and outbox_uetr keyed by created time + UUID (record.h "pkey"). */
+#define TRK_FORMAT_VERSION 2
 #define TRK_MAX_CHAIN 8           /* agents in a payment's chain */
 #define TRK_BATCH_MAX 256         /* ops committed in one write transaction at most */
 #define TRK_DEFAULT_MAP_SIZE (1ULL << 30)

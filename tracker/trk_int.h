@@ -149,6 +149,9 @@ int trk_store_rc(int mdb_rc);                     /* LMDB code → TRK_* for rea
 int trk_read_begin(trk_store *s, MDB_txn **txn);
 void trk_read_end(trk_store *s, MDB_txn *txn);
 int trk_get_payment(trk_store *s, MDB_txn *txn, const uint8_t uuid[16], trk_payment *out);
+/* A stored payment's pkey (record.h, 24 bytes) without decoding it: TRK_OK, TRK_ERR_NOTFOUND,
+ * TRK_ERR_CORRUPT, TRK_ERR_STORE. */
+int trk_payment_pkey(trk_store *s, MDB_txn *txn, const uint8_t uuid[16], uint8_t pkey[24]);
 
 /* ops.c */
 int trk_bic_ok(const char *bic);       /* 8 or 11 of [A-Z0-9] */
@@ -169,12 +172,13 @@ int trk_create_apply(trk_store *s, MDB_txn *txn, trk_op *op);
 int trk_event_apply(trk_store *s, MDB_txn *txn, trk_op *op);
 int trk_delivered_apply(trk_store *s, MDB_txn *txn, trk_iop *iop);
 int trk_timer_apply(trk_store *s, MDB_txn *txn, trk_op *op);
+/* pkey: the payment's key prefix (record.h, REC_PKEY_LEN = 24 bytes). */
 /* Appends ev with seq = p->last_seq + 1 and advances p->last_seq; the caller writes p. */
-int trk_put_event(trk_store *s, MDB_txn *txn, const uint8_t uuid[16], trk_payment *p,
+int trk_put_event(trk_store *s, MDB_txn *txn, const uint8_t pkey[24], trk_payment *p,
                   trk_event *ev);
 int trk_put_payment(trk_store *s, MDB_txn *txn, const uint8_t uuid[16], const trk_payment *p,
                     unsigned flags);
-int trk_put_message(trk_store *s, MDB_txn *txn, const uint8_t uuid[16], const char *name,
+int trk_put_message(trk_store *s, MDB_txn *txn, const uint8_t pkey[24], const char *name,
                     const char *msg, size_t len);
 void trk_derive_status(trk_payment *p); /* status (ACSP/ACCC/RJCT) from state, prev */
 
@@ -201,12 +205,12 @@ int trk_audit_put(trk_store *s, MDB_txn *txn, const char *scope, const trk_payme
                   const char *code);
 
 /* outbox.c */
-int trk_outbox_put(trk_store *s, MDB_txn *txn, const uint8_t uuid[16], const char *name,
+int trk_outbox_put(trk_store *s, MDB_txn *txn, const uint8_t pkey[24], const char *name,
                    const char *msg_id);
 /* Removes the payment's queued entries named `name` (local cancel); listed as unsent until
  * the write txn ends. The caller holds deliver_mu. */
-int trk_outbox_unsend(trk_store *s, MDB_txn *txn, const uint8_t uuid[16], const char *name);
-int trk_outbox_del(trk_store *s, MDB_txn *txn, uint64_t seq, const uint8_t uuid[16]);
+int trk_outbox_unsend(trk_store *s, MDB_txn *txn, const uint8_t pkey[24], const char *name);
+int trk_outbox_del(trk_store *s, MDB_txn *txn, uint64_t seq, const uint8_t pkey[24]);
 /* Whether the spool file of msg_id exists (a pacs.008 has left). Caller holds deliver_mu. */
 int trk_spool_has(const trk_store *s, const char *msg_id);
 int trk_spool_clean(const trk_store *s); /* removes temporary files a crash left; 0 or -1 */

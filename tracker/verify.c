@@ -90,19 +90,20 @@ mdb_rc(int rc)
 static int
 check_events(vctx *c, const uint8_t uuid[REC_UUID_LEN], const trk_payment *p)
 {
-    uint8_t start[REC_EVENT_KEY_LEN];
+    uint8_t start[REC_EVENT_KEY_LEN], pkey[REC_PKEY_LEN];
     MDB_val k = {.mv_size = sizeof start, .mv_data = start}, v;
     MDB_cursor *cur;
     uint32_t want = 1;
     int rc;
 
-    rec_event_key(uuid, 1, start);
+    rec_pkey(p->created_ms, uuid, pkey);
+    rec_event_key(pkey, 1, start);
     rc = mdb_cursor_open(c->txn, c->s->dbi[TRK_DB_EVENTS], &cur);
     if (rc)
         return mdb_rc(rc);
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != REC_EVENT_KEY_LEN || memcmp(k.mv_data, uuid, REC_UUID_LEN) != 0)
+        if (k.mv_size != REC_EVENT_KEY_LEN || memcmp(k.mv_data, pkey, REC_PKEY_LEN) != 0)
             break;
         if (rec_event_key_seq(k.mv_data) != want++)
             problem(c, "payment %s: events are not numbered 1..n", p->uetr);
@@ -384,14 +385,14 @@ check_outbox(vctx *c, const MDB_val *k, const MDB_val *v)
         problem(c, "outbox: an undecodable entry");
         return 0;
     }
-    mk.mv_size = rec_msg_key(ob.uuid, ob.name, key);
+    mk.mv_size = rec_msg_key(ob.pkey, ob.name, key);
     rc = mdb_get(c->txn, c->s->dbi[TRK_DB_MESSAGES], &mk, &d);
     if (rc == MDB_NOTFOUND)
         problem(c, "outbox %llu: its message %s is not stored",
                 (unsigned long long)rec_seq64_get(k->mv_data), ob.name);
     else if (rc)
         return mdb_rc(rc);
-    rec_outbox_uetr_key(ob.uuid, rec_seq64_get(k->mv_data), ukey);
+    rec_outbox_uetr_key(ob.pkey, rec_seq64_get(k->mv_data), ukey);
     mk.mv_size = sizeof ukey;
     mk.mv_data = ukey;
     rc = mdb_get(c->txn, c->s->dbi[TRK_DB_OUTBOX_UETR], &mk, &d);

@@ -263,6 +263,102 @@ test_header_parse(void **state)
     assert_int_equal(rg_header_parse(longv, &h), RG_ERR_TOO_LONG);
 }
 
+/* ---- status updates over a UETR list ------------------------------------------------------- */
+
+#define UETR_A "eb6305c9-1f7f-49de-aed0-16487c27b42d"
+#define UETR_B "00000000-0000-4000-8000-000000000001"
+
+static void
+test_uetrs_parse(void **state)
+{
+    static const char good[] = UETR_A "\n\n" UETR_B "\r\n  \n";
+    static const char *const bad[] = {
+        "",                                    /* nothing in it */
+        UETR_A "\nnot-a-uetr\n",               /* one bad line spoils the file */
+        "EB6305C9-1F7F-49DE-AED0-16487C27B42D", /* upper case */
+        UETR_A "0",                            /* too long */
+        "eb6305c9x1f7f-49de-aed0-16487c27b42d", /* a dash missing */
+    };
+    rg_uetrs u;
+
+    (void)state;
+    assert_int_equal(rg_uetrs_parse(good, sizeof(good) - 1, &u), RG_OK);
+    assert_int_equal(u.n, 2);
+    assert_string_equal(u.v[0], UETR_A);
+    assert_string_equal(u.v[1], UETR_B);
+    rg_uetrs_free(&u);
+    assert_null(u.v);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(rg_uetrs_parse(bad[i], strlen(bad[i]), &u), RG_ERR_UETR);
+        assert_null(u.v);
+    }
+}
+
+static void
+test_path_fill(void **state)
+{
+    char out[RG_TEMPLATED_PATH_MAX], tiny[16];
+
+    (void)state;
+    assert_int_equal(rg_path_fill("/tracker/v6/payments/{uetr}/status", UETR_A, out, sizeof(out)),
+                     RG_OK);
+    assert_string_equal(out, "/tracker/v6/payments/" UETR_A "/status");
+    assert_int_equal(rg_path_fill("/v1/payments/{uetr}", UETR_A, out, sizeof(out)), RG_OK);
+    assert_string_equal(out, "/v1/payments/" UETR_A);
+    assert_int_equal(rg_path_fill("/healthz", UETR_A, out, sizeof(out)), RG_ERR_URL);
+    assert_int_equal(rg_path_fill("/x/{uetr}", UETR_A, tiny, sizeof(tiny)), RG_ERR_TOO_LONG);
+}
+
+/* Together the workers walk the list in turn: every UETR gets the same share. */
+static void
+test_uetr_pick_spreads(void **state)
+{
+    enum { THREADS = 3, N = 7, ROUNDS = 21 };
+    unsigned hits[N] = {0};
+
+    (void)state;
+    for (unsigned w = 0; w < THREADS; w++)
+        for (uint64_t seq = 0; seq < ROUNDS; seq++)
+            hits[rg_uetr_pick(seq, w, THREADS, N)]++;
+    for (unsigned i = 0; i < N; i++)
+        assert_int_equal(hits[i], THREADS * ROUNDS / N);
+    assert_int_equal(rg_uetr_pick(5, 0, 1, 0), 0);
+}
+
+/* The gpi update status.c accepts: every required field, ACSP with a G code, the sender the
+ * correspondent's own BIC, and an instruction id unique per request (else it is absorbed). */
+static void
+test_status_fields(void **state)
+{
+    rg_payment_gen g;
+    rg_status st, again;
+    char body[RG_STATUS_MAX];
+    json_error_t err;
+
+    (void)state;
+    assert_int_equal(rg_payment_gen_init(&g, RUN_ID, 2), RG_OK);
+    assert_int_equal(rg_status_next(&g, body, sizeof(body), &st), RG_OK);
+    assert_int_equal(strlen(body), st.len);
+    json_t *j = json_loadb(body, st.len, JSON_REJECT_DUPLICATES, &err);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "from")), RG_CORRESPONDENT);
+    assert_string_equal(json_string_value(json_object_get(j, "tracker_informing_party")),
+                        RG_CORRESPONDENT);
+    assert_string_equal(json_string_value(json_object_get(j, "transaction_status")), "ACSP");
+    assert_string_equal(json_string_value(json_object_get(j, "transaction_status_reason")),
+                        "G000");
+    assert_string_equal(json_string_value(json_object_get(j, "service_level")), "G001");
+    assert_string_equal(json_string_value(json_object_get(j, "payment_scenario")), "CCTR");
+    assert_string_equal(json_string_value(json_object_get(j, "instruction_identification")),
+                        st.instruction_id);
+    assert_true(strlen(st.instruction_id) <= 35);
+    json_decref(j);
+    assert_int_equal(rg_status_next(&g, body, sizeof(body), &again), RG_OK);
+    assert_string_not_equal(st.instruction_id, again.instruction_id);
+    assert_string_not_equal(st.idempotency_key, again.idempotency_key);
+    assert_int_equal(rg_status_next(&g, body, 16, &st), RG_ERR_TOO_LONG);
+}
+
 int
 main(void)
 {
@@ -275,6 +371,10 @@ main(void)
         cmocka_unit_test(test_payment_refuses_small_buffer),
         cmocka_unit_test(test_url_parse),
         cmocka_unit_test(test_header_parse),
+        cmocka_unit_test(test_uetrs_parse),
+        cmocka_unit_test(test_path_fill),
+        cmocka_unit_test(test_uetr_pick_spreads),
+        cmocka_unit_test(test_status_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

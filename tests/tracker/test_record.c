@@ -271,7 +271,7 @@ test_payment_trailing_bytes(void **state)
 /* Offsets in a payment record made by fx_init (status "ACSP", reason "G000", ...). */
 #define P_OFF_VERSION 0
 #define P_OFF_STATE 1
-#define P_OFF_STATUS_LEN (2 + REC_UUID_LEN)
+#define P_OFF_STATUS_LEN (2 + REC_UUID_LEN + REC_TIME_LEN) /* after created_ms */
 #define P_OFF_STATUS (P_OFF_STATUS_LEN + 1)
 
 static size_t
@@ -651,18 +651,57 @@ test_counter_and_mark(void **state)
 static void
 test_event_keys_order(void **state)
 {
-    uint8_t u[REC_UUID_LEN], k1[REC_EVENT_KEY_LEN], k2[REC_EVENT_KEY_LEN];
+    uint8_t u[REC_UUID_LEN], pk[REC_PKEY_LEN], k1[REC_EVENT_KEY_LEN], k2[REC_EVENT_KEY_LEN];
     uint8_t k256[REC_EVENT_KEY_LEN];
 
     (void)state;
     assert_int_equal(rec_uuid_parse(UETR, u), 0);
-    assert_int_equal(rec_event_key(u, 1, k1), REC_EVENT_KEY_LEN);
-    rec_event_key(u, 2, k2);
-    rec_event_key(u, 256, k256);
-    assert_memory_equal(k1, u, REC_UUID_LEN);
+    rec_pkey(1763700000123, u, pk);
+    assert_int_equal(rec_event_key(pk, 1, k1), REC_EVENT_KEY_LEN);
+    rec_event_key(pk, 2, k2);
+    rec_event_key(pk, 256, k256);
+    assert_memory_equal(k1, pk, REC_PKEY_LEN);
+    assert_memory_equal(REC_PKEY_UUID(k1), u, REC_UUID_LEN);
     assert_true(memcmp(k1, k2, sizeof k1) < 0);
     assert_true(memcmp(k2, k256, sizeof k2) < 0); /* big-endian: numeric order */
     assert_int_equal(rec_event_key_seq(k256), 256);
+}
+
+/* A later payment's keys sort after an earlier one's whatever their UUIDs: new payments'
+ * entries go to the end of the trees (ordered_keys_append_new_payments). And the pkey of a
+ * stored payment value is the one its fields give. */
+static void
+test_pkey_orders_by_creation(void **state)
+{
+    uint8_t lo[REC_UUID_LEN], hi[REC_UUID_LEN], early[REC_PKEY_LEN], late[REC_PKEY_LEN];
+    uint8_t buf[4096], from_value[REC_PKEY_LEN];
+    trk_payment p;
+    size_t len;
+
+    (void)state;
+    memset(lo, 0x00, sizeof lo);
+    memset(hi, 0xff, sizeof hi);
+    rec_pkey(1763700000000, hi, early);
+    rec_pkey(1763700000001, lo, late);
+    assert_true(memcmp(early, late, REC_PKEY_LEN) < 0);
+    rec_pkey(-1, hi, early); /* before 1970 still sorts first */
+    rec_pkey(0, lo, late);
+    assert_true(memcmp(early, late, REC_PKEY_LEN) < 0);
+
+    memset(&p, 0, sizeof p);
+    SET(p.uetr, UETR);
+    p.state = TRK_SENT;
+    p.created_ms = 1763700000123;
+    len = rec_payment_size(&p);
+    assert_true(len > 0 && len <= sizeof buf);
+    assert_int_equal(rec_payment_encode(&p, buf, len), TRK_OK);
+    assert_int_equal(rec_payment_pkey(buf, len, from_value), TRK_OK);
+    assert_int_equal(rec_uuid_parse(UETR, lo), 0);
+    rec_pkey(p.created_ms, lo, early);
+    assert_memory_equal(from_value, early, REC_PKEY_LEN);
+    assert_int_equal(rec_payment_pkey(buf, 10, from_value), TRK_ERR_CORRUPT);
+    buf[0] = TRK_FORMAT_VERSION + 1;
+    assert_int_equal(rec_payment_pkey(buf, len, from_value), TRK_ERR_CORRUPT);
 }
 
 static void
@@ -676,7 +715,7 @@ test_msg_names(void **state)
                                       "pacs\n008",
                                       ("1234567890123456789012345678901234567890123456789"
                                        "012345678901234")}; /* 64 */
-    uint8_t u[REC_UUID_LEN] = {0}, key[REC_MSG_KEY_MAX];
+    uint8_t u[REC_PKEY_LEN] = {0}, key[REC_MSG_KEY_MAX];
     size_t i;
 
     (void)state;
@@ -687,8 +726,8 @@ test_msg_names(void **state)
         assert_int_equal(rec_msg_key(u, bad[i], key), 0);
     }
     assert_false(rec_msg_name_ok(NULL));
-    assert_int_equal(rec_msg_key(u, "pacs.008", key), REC_UUID_LEN + 8);
-    assert_memory_equal(key + REC_UUID_LEN, "pacs.008", 8);
+    assert_int_equal(rec_msg_key(u, "pacs.008", key), REC_PKEY_LEN + 8);
+    assert_memory_equal(key + REC_PKEY_LEN, "pacs.008", 8);
 }
 
 static void
@@ -839,7 +878,8 @@ test_audit_and_outbox_records(void **state)
     assert_int_equal(rec_audit_decode(buf, len - 1, &ao), TRK_ERR_CORRUPT);
 
     memset(&o, 0, sizeof o);
-    assert_int_equal(rec_uuid_parse(UETR, o.uuid), 0);
+    assert_int_equal(rec_uuid_parse(UETR, REC_PKEY_UUID(o.pkey)), 0);
+    rec_put_ob64(o.pkey, 1763700000123);
     SET(o.name, "camt.056");
     SET(o.msg_id, "C123");
     len = rec_outbox_size(&o);
@@ -847,7 +887,7 @@ test_audit_and_outbox_records(void **state)
     assert_int_equal(rec_outbox_decode(buf, len, &oo), TRK_OK);
     assert_string_equal(oo.name, "camt.056");
     assert_string_equal(oo.msg_id, "C123");
-    assert_memory_equal(oo.uuid, o.uuid, sizeof o.uuid);
+    assert_memory_equal(oo.pkey, o.pkey, sizeof o.pkey);
     /* A MsgId names a file: nothing that could leave the spool or hide in it. */
     assert_false(rec_msg_id_ok("../etc"));
     assert_false(rec_msg_id_ok(".hidden"));
@@ -885,6 +925,7 @@ main(void)
         cmocka_unit_test(test_message_records),
         cmocka_unit_test(test_counter_and_mark),
         cmocka_unit_test(test_event_keys_order),
+        cmocka_unit_test(test_pkey_orders_by_creation),
         cmocka_unit_test(test_msg_names),
         cmocka_unit_test(test_idem_keys),
         cmocka_unit_test(test_index_keys),
