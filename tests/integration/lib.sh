@@ -33,26 +33,53 @@ finish() {
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# start_daemon [extra corridord args...]: on a free port, data in $WORK/data, the outbox's
-# spool in $WORK/spool.
-start_daemon() {
-    local tries=0
-    if [ -z "$PORT" ]; then
-        PORT=$((20000 + RANDOM % 30000))
-        while ! port_free "$PORT"; do PORT=$((20000 + RANDOM % 30000)); done
-    fi
+# A port below the kernel's ephemeral range (client sockets anywhere on the machine take
+# ports from that range, and a connect probe cannot see them), and free of listeners.
+pick_port() {
+    local low=32768
+    read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+    [ "$low" -gt 21000 ] || low=32768
+    PORT=$((20000 + RANDOM % (low - 20000)))
+    while ! port_free "$PORT"; do PORT=$((20000 + RANDOM % (low - 20000))); done
+}
+
+# One try: 0 up, 1 failed, 2 the port was taken after all (pick another and retry).
+try_start() {
+    local tries=0 mark
+    mark=$(wc -l <"$WORK/daemon.log" 2>/dev/null || echo 0)
     (cd "$CORRIDOR_SRC" && CORRIDOR_LISTEN=127.0.0.1:$PORT CORRIDOR_DATA_DIR=$WORK/data \
         CORRIDOR_SPOOL_DIR=$WORK/spool exec "$CORRIDORD" "$@" 2>>"$WORK/daemon.log") &
     DAEMON_PID=$!
     until curl -s -o /dev/null --max-time 1 --http2 --cacert "$CERTS/ca.crt" \
         --cert "$CERTS/operator.crt" --key "$CERTS/operator.key" "https://127.0.0.1:$PORT/healthz"; do
         tries=$((tries + 1))
-        if [ $tries -gt 100 ] || ! kill -0 "$DAEMON_PID" 2>/dev/null; then
-            echo "corridord did not come up; its log:"; tail -20 "$WORK/daemon.log"
+        if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
+            wait "$DAEMON_PID" 2>/dev/null
+            DAEMON_PID=""
+            tail -n +"$((mark + 1))" "$WORK/daemon.log" | grep -q "Address already in use" && return 2
             return 1
         fi
+        [ $tries -gt 100 ] && return 1
         sleep 0.1
     done
+    return 0
+}
+
+# start_daemon [extra corridord args...]: on a free port (the same one again on a restart),
+# data in $WORK/data, the outbox's spool in $WORK/spool.
+start_daemon() {
+    local attempt rc=1 fixed=1
+    [ -n "$PORT" ] || { pick_port; fixed=0; }
+    for attempt in 1 2 3 4 5; do
+        try_start "$@"
+        rc=$?
+        [ $rc -eq 2 ] || break
+        if [ $fixed -eq 0 ]; then pick_port; else sleep 1; fi
+    done
+    if [ $rc -ne 0 ]; then
+        echo "corridord did not come up; its log:"; tail -20 "$WORK/daemon.log"
+        return 1
+    fi
 }
 
 stop_daemon() { # [signal]

@@ -58,7 +58,7 @@ start_at() {
     PKI=$1
     CA=$PKI/ca.crt
     shift
-    [ -n "$PORT" ] || { PORT=$((20000 + RANDOM % 30000)); while ! port_free "$PORT"; do PORT=$((20000 + RANDOM % 30000)); done; }
+    [ -n "$PORT" ] || pick_port
     (cd "$CORRIDOR_SRC" && CORRIDOR_LISTEN=127.0.0.1:$PORT CORRIDOR_DATA_DIR=$WORK/data \
         CORRIDOR_SPOOL_DIR=$WORK/spool exec "$CORRIDORD" "$@" 2>>"$WORK/daemon.log") &
     DAEMON_PID=$!
