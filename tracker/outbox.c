@@ -212,43 +212,50 @@ write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
+/* A chunk's temporary file, written but not yet durable nor in place. */
 static int
-sync_dir(const char *dir)
+spool_write_tmp(int dfd, const char *msg_id, const char *buf, size_t len)
 {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+    char tmp[NAME_MAX + 1];
+    int fd, rc, n = snprintf(tmp, sizeof tmp, ".%s%s", msg_id, TMP_SUFFIX);
 
-    if (fd < 0)
+    if (n <= 0 || n >= (int)sizeof tmp)
         return -1;
-    rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
-/* temp, fsync, rename: the file is there after a crash once the directory is synced too, which
- * deliver_chunk does once for all the files of a chunk. */
-static int
-spool_write(const trk_store *s, const char *msg_id, const char *buf, size_t len)
-{
-    char tmp[PATH_MAX], dst[PATH_MAX];
-    int fd, rc;
-
-    if (spool_path(s, ".", msg_id, TMP_SUFFIX, tmp) || spool_path(s, "", msg_id, XML_SUFFIX, dst))
-        return -1;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, FILE_MODE);
+    fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, FILE_MODE);
     if (fd < 0)
         return -1;
     rc = write_all(fd, buf, len);
-    if (!rc)
-        rc = fsync(fd);
     if (close(fd) != 0)
         rc = -1;
-    if (!rc)
-        rc = rename(tmp, dst);
-    if (rc) {
-        unlink(tmp);
+    if (rc)
+        unlinkat(dfd, tmp, 0);
+    return rc;
+}
+
+/* Moves a durable temporary file to its name (rename: readers never see a partial file). */
+static int
+spool_place(int dfd, const char *msg_id)
+{
+    char tmp[NAME_MAX + 1], dst[NAME_MAX + 1];
+    int a = snprintf(tmp, sizeof tmp, ".%s%s", msg_id, TMP_SUFFIX),
+        b = snprintf(dst, sizeof dst, "%s%s", msg_id, XML_SUFFIX);
+
+    if (a <= 0 || a >= (int)sizeof tmp || b <= 0 || b >= (int)sizeof dst)
         return -1;
-    }
-    return 0;
+    if (renameat(dfd, tmp, dfd, dst) == 0)
+        return 0;
+    unlinkat(dfd, tmp, 0);
+    return -1;
+}
+
+static void
+spool_drop_tmp(int dfd, const char *msg_id)
+{
+    char tmp[NAME_MAX + 1];
+    int n = snprintf(tmp, sizeof tmp, ".%s%s", msg_id, TMP_SUFFIX);
+
+    if (n > 0 && n < (int)sizeof tmp)
+        unlinkat(dfd, tmp, 0);
 }
 
 /* Temporary files of deliveries a crash interrupted: their entries are still queued. */
@@ -314,57 +321,28 @@ collect(trk_store *s, uint64_t after, entry *out, size_t max, size_t *n)
     return rc && !trk_is_op_rc(rc) ? trk_store_rc(rc) : rc;
 }
 
-/* The message of an entry still queued and not being unsent, copied; SKIPPED otherwise. */
+/* The message of an entry still queued and not being unsent (it points into txn's snapshot);
+ * SKIPPED otherwise. */
 static int
-load(trk_store *s, const entry *e, char **buf, size_t *len)
+load(trk_store *s, MDB_txn *txn, const entry *e, const char **msg, size_t *len)
 {
     uint8_t key[REC_SEQ64_LEN], mkey[REC_MSG_KEY_MAX];
     MDB_val k = {.mv_size = sizeof key, .mv_data = key}, v;
-    const char *msg;
-    MDB_txn *txn;
     int rc;
 
     rec_seq64_key(e->seq, key);
-    rc = trk_read_begin(s, &txn);
-    if (rc)
-        return rc;
     rc = mdb_get(txn, s->dbi[TRK_DB_OUTBOX], &k, &v);
-    if (rc == MDB_NOTFOUND || is_unsent(s, e->seq)) {
-        trk_read_end(s, txn);
+    if (rc == MDB_NOTFOUND || is_unsent(s, e->seq))
         return SKIPPED;
-    }
     k.mv_size = rec_msg_key(e->ob.pkey, e->ob.name, mkey);
     k.mv_data = mkey;
     if (!rc)
         rc = mdb_get(txn, s->dbi[TRK_DB_MESSAGES], &k, &v);
     if (!rc)
-        rc = rec_message_decode(v.mv_data, v.mv_size, &msg, len);
-    if (!rc && (*buf = malloc(*len ? *len : 1)) == NULL)
-        rc = TRK_ERR_NOMEM;
-    if (!rc && *len)
-        memcpy(*buf, msg, *len);
-    trk_read_end(s, txn);
+        rc = rec_message_decode(v.mv_data, v.mv_size, msg, len);
     if (rc == MDB_NOTFOUND)
         return TRK_ERR_CORRUPT; /* an entry without its message */
     return rc && !trk_is_op_rc(rc) ? trk_store_rc(rc) : rc;
-}
-
-/* 0: the file is in place (now or from before a crash), durable once the directory is synced;
- * SKIPPED; or an error. */
-static int
-deliver_one(trk_store *s, const entry *e)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    int rc;
-
-    pthread_mutex_lock(&s->deliver_mu);
-    rc = load(s, e, &buf, &len);
-    if (!rc && !trk_spool_has(s, e->ob.msg_id) && spool_write(s, e->ob.msg_id, buf, len))
-        rc = TRK_ERR_STORE;
-    pthread_mutex_unlock(&s->deliver_mu);
-    free(buf);
-    return rc;
 }
 
 static int
@@ -379,41 +357,109 @@ bg_stopping(trk_store *s)
 }
 
 /*
- * Delivers one chunk; *done counts the entries removed. The spool directory is fsync'd once for
- * all the renames of the chunk (not once per file: that was half the fsyncs of delivery), and
- * only then are the entries removed, so a crash before it leaves them queued.
+ * Writes the files of a chunk (those a crash did not already put in place) under deliver_mu,
+ * from one read snapshot: es[ix[0..*k)] are the entries to remove, wrote[j] says whether
+ * entry ix[j] has a temporary file waiting. Stops at the first failure, which it returns.
+ */
+static int
+write_chunk(trk_store *s, int dfd, const entry *es, size_t n, size_t *ix, char *wrote, size_t *k)
+{
+    const char *msg;
+    MDB_txn *txn;
+    size_t i, len;
+    struct stat st;
+    char name[NAME_MAX + 1];
+    int rc;
+
+    *k = 0;
+    rc = trk_read_begin(s, &txn);
+    if (rc)
+        return rc;
+    for (i = 0; i < n; i++) {
+        rc = load(s, txn, &es[i], &msg, &len);
+        if (rc == SKIPPED) {
+            rc = 0;
+            continue;
+        }
+        if (rc == TRK_ERR_CORRUPT) {
+            atomic_fetch_add(&s->delivery_errors, 1);
+            rc = 0;
+            continue; /* an entry without its message stays for trk_verify to show */
+        }
+        if (rc)
+            break; /* the store is failing: retry later, in order */
+        snprintf(name, sizeof name, "%s%s", es[i].ob.msg_id, XML_SUFFIX);
+        wrote[*k] = fstatat(dfd, name, &st, 0) != 0; /* in place since before a crash */
+        if (wrote[*k] && spool_write_tmp(dfd, es[i].ob.msg_id, msg, len)) {
+            rc = TRK_ERR_STORE;
+            break;
+        }
+        ix[(*k)++] = i;
+    }
+    trk_read_end(s, txn);
+    return rc;
+}
+
+/*
+ * Delivers one chunk; *done counts the entries removed. The files are written, made durable
+ * together by one syncfs (one cache flush for the chunk instead of one fsync per file, which
+ * was most of delivery's kernel time), renamed into place, and the directory is fsync'd once;
+ * only then are the entries removed, so a crash before leaves them queued. deliver_mu is held
+ * until every file is in place: a local cancel deciding whether the pacs.008 has left sees
+ * either none of the chunk's files or its final state.
  */
 static int
 deliver_chunk(trk_store *s, const entry *es, size_t n, trk_iop *ops, size_t *done)
 {
-    size_t i, k = 0;
-    int rc, first = 0;
+    size_t i, j, k = 0, ix[CHUNK];
+    char wrote[CHUNK];
+    int dfd, rc, run, placed_any = 0;
 
-    for (i = 0; i < n; i++) {
-        rc = deliver_one(s, &es[i]);
-        if (rc == SKIPPED)
-            continue;
-        if (rc) {
-            atomic_fetch_add(&s->delivery_errors, 1);
-            if (rc == TRK_ERR_CORRUPT)
-                continue; /* an entry without its message stays for trk_verify to show */
-            first = rc;
-            break; /* the spool or the store is failing: retry later, in order */
-        }
-        memset(&ops[k], 0, sizeof ops[k]);
-        ops[k].op.kind = TRK_OP_I_DELIVERED;
-        ops[k].outbox_seq = es[i].seq;
-        k++;
+    dfd = open(s->spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        atomic_fetch_add(&s->delivery_errors, 1);
+        return TRK_ERR_STORE;
     }
-    if (k > 0 && sync_dir(s->spool_dir) != 0) {
+    pthread_mutex_lock(&s->deliver_mu);
+    rc = write_chunk(s, dfd, es, n > CHUNK ? CHUNK : n, ix, wrote, &k);
+    for (j = 0; j < k; j++)
+        placed_any |= wrote[j];
+    if (placed_any && syncfs(dfd) != 0) {
+        for (j = 0; j < k; j++)
+            if (wrote[j])
+                spool_drop_tmp(dfd, es[ix[j]].ob.msg_id);
+        k = 0;
+        rc = TRK_ERR_STORE;
+    }
+    for (j = 0; j < k; j++) {
+        if (wrote[j] && spool_place(dfd, es[ix[j]].ob.msg_id) != 0) {
+            for (i = j + 1; i < k; i++)
+                if (wrote[i])
+                    spool_drop_tmp(dfd, es[ix[i]].ob.msg_id);
+            k = j;
+            rc = TRK_ERR_STORE;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->deliver_mu);
+    if (rc)
+        atomic_fetch_add(&s->delivery_errors, 1);
+    if (k > 0 && fsync(dfd) != 0) {
+        close(dfd);
         atomic_fetch_add(&s->delivery_errors, 1);
         return TRK_ERR_STORE; /* the files are there; the next pass finds them and syncs again */
     }
+    close(dfd);
+    for (j = 0; j < k; j++) {
+        memset(&ops[j], 0, sizeof ops[j]);
+        ops[j].op.kind = TRK_OP_I_DELIVERED;
+        ops[j].outbox_seq = es[ix[j]].seq;
+    }
     atomic_fetch_add(&s->delivered, k); /* in the spool now, before anyone sees SENT */
-    rc = trk_run_internal(s, ops, k);
-    for (i = 0; i < k; i++)
-        *done += ops[i].op.rc == TRK_OK;
-    return first ? first : rc;
+    run = trk_run_internal(s, ops, k);
+    for (j = 0; j < k; j++)
+        *done += ops[j].op.rc == TRK_OK;
+    return rc ? rc : run;
 }
 
 /* One pass over the outbox in order. *done counts the entries delivered. */
