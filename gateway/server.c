@@ -2201,6 +2201,9 @@ gw_server_run(gw_server *srv)
             break;
         }
         srv->workers[i].started = true;
+        char name[16]; /* the kernel's limit, NUL included */
+        snprintf(name, sizeof(name), "corridor-w%u", i % 100);
+        pthread_setname_np(srv->workers[i].thread, name);
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc == GW_OK)

@@ -565,6 +565,7 @@ trk_delivery_start(trk_store *s)
         return 0;
     if (pthread_create(&s->deliver_thread, NULL, delivery_main, s) != 0)
         return TRK_ERR_NOMEM;
+    pthread_setname_np(s->deliver_thread, "corridor-spool"); /* top -H, perf: who costs what */
     s->deliver_started = 1;
     return 0;
 }

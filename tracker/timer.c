@@ -173,6 +173,7 @@ trk_timer_start(trk_store *s)
 {
     if (pthread_create(&s->timer_thread, NULL, timer_main, s) != 0)
         return TRK_ERR_NOMEM;
+    pthread_setname_np(s->timer_thread, "corridor-timer");
     s->timer_started = 1;
     return 0;
 }

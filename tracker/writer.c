@@ -227,7 +227,11 @@ writer_main(void *arg)
 int
 trk_writer_start(trk_store *s)
 {
-    return pthread_create(&s->thread, NULL, writer_main, s);
+    int rc = pthread_create(&s->thread, NULL, writer_main, s);
+
+    if (rc == 0)
+        pthread_setname_np(s->thread, "corridor-writer");
+    return rc;
 }
 
 void
