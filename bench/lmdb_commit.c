@@ -3,7 +3,8 @@
  *
  * N producer threads build what accepting one payment writes in tracker/ (sizes measured on a
  * store filled by POST /v1/payments) and queue it:
- *   payments       uuid16 -> 1090 B record          events       pkey|seq -> 440 B
+ *   payments       pkey -> 1090 B record            events       pkey|seq -> 440 B
+ *   payment_keys   uuid16 -> 9 B (created time)
  *   messages       pkey|"pacs.008" -> 2780 B        outbox       seq (append) -> 67 B
  *   outbox_uetr    pkey|seq -> mark                 idem         scope\0key -> 383 B
  *   (pkey = created_ms | uuid16, tracker/record.h)
@@ -51,6 +52,7 @@
 #define TIME_BYTES 8
 #define SEQ64_BYTES 8
 #define PKEY_BYTES (TIME_BYTES + UUID_BYTES) /* created_ms ob64 | uuid */
+#define PAYMENT_KEY_BYTES 9                  /* version | created_ms: the value's size */
 #define EVENT_KEY_BYTES (PKEY_BYTES + 4)       /* pkey + big-endian sequence */
 #define MSG_NAME "pacs.008"
 #define MSG_KEY_BYTES (PKEY_BYTES + 8)
@@ -91,6 +93,7 @@ enum db {
     DB_BY_UPDATED,
     DB_BY_DEADLINE,
     DB_BY_E2E,
+    DB_PAYMENT_KEYS,
     DB_COUNT
 };
 
@@ -396,7 +399,9 @@ put_record(struct bench *b, MDB_txn *txn, const struct record *r)
     be_bytes(okey, ++b->outbox_seq, sizeof(okey));
     memcpy(oukey, pkey, PKEY_BYTES);
     memcpy(oukey + PKEY_BYTES, okey, sizeof(okey));
-    if ((rc = put(txn, b->dbi[DB_PAYMENTS], r->uuid, UUID_BYTES, r->payment, PAYMENT_BYTES,
+    if ((rc = put(txn, b->dbi[DB_PAYMENT_KEYS], r->uuid, UUID_BYTES, pkey, PAYMENT_KEY_BYTES,
+                  MDB_NOOVERWRITE)) != 0 ||
+        (rc = put(txn, b->dbi[DB_PAYMENTS], pkey, PKEY_BYTES, r->payment, PAYMENT_BYTES,
                   MDB_NOOVERWRITE)) != 0 ||
         (rc = put(txn, b->dbi[DB_EVENTS], ekey, sizeof(ekey), r->event, EVENT_BYTES, 0)) != 0 ||
         (rc = put(txn, b->dbi[DB_MESSAGES], mkey, sizeof(mkey), r->message, MESSAGE_BYTES, 0)) !=
@@ -497,7 +502,8 @@ open_dbs(struct bench *b)
         [DB_META] = "meta",               [DB_ACCOUNTS] = "accounts",
         [DB_BY_OWNER] = "by_owner",       [DB_BY_STATUS_TIME] = "by_status_time",
         [DB_BY_CREATED] = "by_created",   [DB_BY_UPDATED] = "by_updated",
-        [DB_BY_DEADLINE] = "by_deadline", [DB_BY_E2E] = "by_e2e"};
+        [DB_BY_DEADLINE] = "by_deadline", [DB_BY_E2E] = "by_e2e",
+        [DB_PAYMENT_KEYS] = "payment_keys"};
     MDB_txn *txn;
     int rc = mdb_txn_begin(b->env, NULL, 0, &txn);
 

@@ -18,7 +18,7 @@ static int
 exists(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN])
 {
     MDB_val k = {.mv_size = REC_UUID_LEN, .mv_data = (void *)uuid}, v;
-    int rc = mdb_get(txn, s->dbi[TRK_DB_PAYMENTS], &k, &v);
+    int rc = mdb_get(txn, s->dbi[TRK_DB_PAYMENT_KEYS], &k, &v);
 
     if (rc == 0)
         return TRK_ERR_EXISTS;
@@ -105,7 +105,7 @@ write_payment(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], trk_
         strcmp(it->msg_name, TRK_MSG_PACS008) == 0)
         rc = trk_outbox_put(s, txn, pkey, TRK_MSG_PACS008, p->msg_id);
     if (!rc)
-        rc = trk_put_payment(s, txn, uuid, p, MDB_NOOVERWRITE);
+        rc = trk_put_payment(s, txn, pkey, p, MDB_NOOVERWRITE);
     if (!rc)
         rc = trk_index_sync(s, txn, uuid, NULL, p);
     return rc;

@@ -196,7 +196,7 @@ caller_input(trk_input in)
 static int
 event_ok(const trk_op *op)
 {
-    uint8_t uuid[REC_UUID_LEN], key[REC_DEDUP_KEY_MAX];
+    uint8_t uuid[REC_UUID_LEN], pkey[REC_PKEY_LEN], key[REC_DEDUP_KEY_MAX];
     trk_event ev;
 
     if (rec_uuid_parse(op->uetr, uuid) || !caller_input(op->input) || !op->event)
@@ -207,7 +207,8 @@ event_ok(const trk_op *op)
     ev.flags = 0;
     if (!rec_event_size(&ev))
         return 0;
-    if (has_text(op->dedup_key) && !rec_dedup_key(uuid, op->dedup_key, key))
+    rec_pkey(0, uuid, pkey); /* the key's length does not depend on the time */
+    if (has_text(op->dedup_key) && !rec_dedup_key(pkey, op->dedup_key, key))
         return 0;
     if (has_text(op->add_chain) && !trk_bic_ok(op->add_chain))
         return 0;

@@ -314,7 +314,7 @@ payment_layout(struct out *o, const void *rec)
     put_le(o, TRK_FORMAT_VERSION, 1);
     put_le(o, (uint64_t)p->state, 1);
     put(o, uuid, sizeof uuid);
-    put_le(o, (uint64_t)p->created_ms, 8); /* at a fixed offset: rec_payment_pkey */
+    put_le(o, (uint64_t)p->created_ms, 8);
     put_str8(o, p->status, sizeof p->status);
     put_str8(o, p->reason, sizeof p->reason);
     put_str8(o, p->debtor_agent, sizeof p->debtor_agent);
@@ -401,23 +401,6 @@ rec_pkey(int64_t created_ms, const uint8_t uuid[REC_UUID_LEN], uint8_t out[REC_P
 {
     rec_put_ob64(out, created_ms);
     memcpy(REC_PKEY_UUID(out), uuid, REC_UUID_LEN);
-}
-
-int
-rec_payment_pkey(const uint8_t *buf, size_t len, uint8_t out[REC_PKEY_LEN])
-{
-    struct in r = {buf, buf ? len : 0, 0};
-    const uint8_t *uuid;
-    int64_t created;
-
-    get_version(&r);
-    get_le(&r, 1); /* state */
-    uuid = take(&r, REC_UUID_LEN);
-    created = to_i64(get_le(&r, 8));
-    if (r.bad)
-        return TRK_ERR_CORRUPT;
-    rec_pkey(created, uuid, out);
-    return TRK_OK;
 }
 
 int
@@ -1074,7 +1057,7 @@ rec_journal_key(const char *account, uint64_t seq, uint8_t out[REC_JOURNAL_KEY_M
 }
 
 size_t
-rec_dedup_key(const uint8_t uuid[REC_UUID_LEN], const char *dedup, uint8_t out[REC_DEDUP_KEY_MAX])
+rec_dedup_key(const uint8_t pkey[REC_PKEY_LEN], const char *dedup, uint8_t out[REC_DEDUP_KEY_MAX])
 {
     size_t n;
 
@@ -1083,9 +1066,9 @@ rec_dedup_key(const uint8_t uuid[REC_UUID_LEN], const char *dedup, uint8_t out[R
     n = strnlen(dedup, TRK_MAX_DEDUP_KEY + 1);
     if (n == 0 || n > TRK_MAX_DEDUP_KEY)
         return 0;
-    memcpy(out, uuid, REC_UUID_LEN);
-    memcpy(out + REC_UUID_LEN, dedup, n);
-    return REC_UUID_LEN + n;
+    memcpy(out, pkey, REC_PKEY_LEN);
+    memcpy(out + REC_PKEY_LEN, dedup, n);
+    return REC_PKEY_LEN + n;
 }
 
 void

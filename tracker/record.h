@@ -25,13 +25,15 @@
  *            change of the balance) | at_ms i64
  *   audit    ver u8 | at_ms i64 | scope str8 | uuid 16 | code str8 | account str8
  *   dedup    ver u8 | seq u32 (the event the update made) | at_ms i64
+ *   payment key  the counter layout, created_ms as its u64 (with the UUID: the payment's pkey)
  *   outbox   ver u8 | pkey 24 | name str8 (the stored message) | msg_id str8 (the spool file)
  *
  * Decoding is strict: unknown version, truncation, trailing bytes, an over-long or NUL-holding
  * string, an out-of-range enum are all TRK_ERR_CORRUPT. Nothing is repaired.
  *
  * Keys (big-endian where the order matters, so LMDB's memcmp order is the wanted order):
- *   payments        uuid16
+ *   payments        pkey                              (by creation time, then UUID)
+ *   payment_keys    uuid16                            (a UETR's pkey: where its payment is)
  *   events          pkey | seq u32 BE                 (a payment's events contiguous, in order)
  *   messages        pkey | name (1..TRK_MAX_MSG_NAME bytes, no NUL)
  *   idem            scope | 0x00 | key                (scope and key hold no NUL)
@@ -41,7 +43,7 @@
  *   accounts        id (1..34 bytes, no NUL)
  *   journal         account id | 0x00 | seq u64 BE       (an account's movements contiguous)
  *   audit           seq u64 BE
- *   dedup           uuid16 | dedup key (1..TRK_MAX_DEDUP_KEY bytes)
+ *   dedup           pkey | dedup key (1..TRK_MAX_DEDUP_KEY bytes)
  *   outbox          seq u64 BE                            (delivery order)
  *   outbox_uetr     pkey | seq u64 BE                     (a payment's queued messages)
  * and the saga's indexes (index.c keeps their membership rules):
@@ -61,7 +63,11 @@
  * payment's event, message and outbox entries at the end of their trees. Keyed by the random
  * UUID alone, every payment accepted dirtied one more page of each of those trees in every
  * group commit (written and fsync'd whole); keyed by time, a commit's new payments share the
- * last pages.
+ * last pages. The payment records and their dedup entries are keyed by pkey as well (format
+ * 3): a payment is rewritten at each step (accepted, sent, every status update), and updates
+ * come mostly for recent payments, in about the order they were made, so the pages a commit
+ * rewrites are few and shared instead of one random page per payment. payment_keys finds a
+ * UETR's pkey (small entries: a lookup touches far fewer pages than the records did).
  */
 #ifndef CORRIDOR_TRK_RECORD_H
 #define CORRIDOR_TRK_RECORD_H
@@ -97,9 +103,6 @@ void rec_uuid_format(const uint8_t in[REC_UUID_LEN], char out[REC_UETR_LEN + 1])
 /* A payment's pkey (layout above); the UUID is its last REC_UUID_LEN bytes. */
 void rec_pkey(int64_t created_ms, const uint8_t uuid[REC_UUID_LEN], uint8_t out[REC_PKEY_LEN]);
 #define REC_PKEY_UUID(pkey) ((pkey) + REC_TIME_LEN)
-/* The pkey of a stored payment value, read without decoding the rest: TRK_OK or
- * TRK_ERR_CORRUPT. */
-int rec_payment_pkey(const uint8_t *buf, size_t len, uint8_t out[REC_PKEY_LEN]);
 
 /*
  * Records. *_size returns the exact encoded length, or 0 when the struct breaks a limit (an
@@ -157,7 +160,7 @@ size_t rec_status_key(const trk_payment *p, const uint8_t uuid[REC_UUID_LEN],
 #define REC_ACCOUNT_ID_MAX 34
 #define REC_SEQ64_LEN 8
 #define REC_JOURNAL_KEY_MAX (REC_ACCOUNT_ID_MAX + 1 + REC_SEQ64_LEN)
-#define REC_DEDUP_KEY_MAX (REC_UUID_LEN + TRK_MAX_DEDUP_KEY)
+#define REC_DEDUP_KEY_MAX (REC_PKEY_LEN + TRK_MAX_DEDUP_KEY)
 #define REC_OUTBOX_UETR_KEY_LEN (REC_PKEY_LEN + REC_SEQ64_LEN)
 
 enum rec_journal_kind { REC_J_ADJUST = 1, REC_J_SETTLE, REC_J_CREDIT_BACK };
@@ -204,7 +207,7 @@ int rec_msg_id_ok(const char *id); /* a spool file name: [A-Za-z0-9._-], 1..35, 
 void rec_seq64_key(uint64_t seq, uint8_t out[REC_SEQ64_LEN]);
 uint64_t rec_seq64_get(const uint8_t key[REC_SEQ64_LEN]);
 size_t rec_journal_key(const char *account, uint64_t seq, uint8_t out[REC_JOURNAL_KEY_MAX]);
-size_t rec_dedup_key(const uint8_t uuid[REC_UUID_LEN], const char *dedup,
+size_t rec_dedup_key(const uint8_t pkey[REC_PKEY_LEN], const char *dedup,
                      uint8_t out[REC_DEDUP_KEY_MAX]);
 void rec_outbox_uetr_key(const uint8_t pkey[REC_PKEY_LEN], uint64_t seq,
                          uint8_t out[REC_OUTBOX_UETR_KEY_LEN]);

@@ -18,17 +18,28 @@
 
 /* ---- record writes ---------------------------------------------------------------------- */
 
+/* A new payment (MDB_NOOVERWRITE: its UETR is taken in payment_keys too) or a rewrite. */
 int
-trk_put_payment(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], const trk_payment *p,
+trk_put_payment(trk_store *s, MDB_txn *txn, const uint8_t pkey[REC_PKEY_LEN], const trk_payment *p,
                 unsigned flags)
 {
     size_t len = rec_payment_size(p);
-    uint8_t *dst;
+    uint8_t *dst, created[REC_COUNTER_LEN];
+    MDB_val k = {.mv_size = REC_UUID_LEN, .mv_data = (void *)REC_PKEY_UUID(pkey)},
+            v = {.mv_size = sizeof created, .mv_data = created};
     int rc;
 
     if (!len)
         return TRK_ERR_INVALID;
-    rc = trk_put_reserved(txn, s->dbi[TRK_DB_PAYMENTS], uuid, REC_UUID_LEN, len, flags, &dst);
+    if (flags & MDB_NOOVERWRITE) {
+        rec_counter_encode((uint64_t)p->created_ms, created);
+        rc = mdb_put(txn, s->dbi[TRK_DB_PAYMENT_KEYS], &k, &v, MDB_NOOVERWRITE);
+        if (rc == MDB_KEYEXIST)
+            return TRK_ERR_EXISTS;
+        if (rc)
+            return rc;
+    }
+    rc = trk_put_reserved(txn, s->dbi[TRK_DB_PAYMENTS], pkey, REC_PKEY_LEN, len, flags, &dst);
     if (rc == MDB_KEYEXIST)
         return TRK_ERR_EXISTS;
     if (rc)
@@ -145,7 +156,7 @@ change_commit(trk_store *s, MDB_txn *txn, change *c)
     int rc;
 
     c->cur.updated_ms = trk_now(s);
-    rc = trk_put_payment(s, txn, c->uuid, &c->cur, 0);
+    rc = trk_put_payment(s, txn, c->pkey, &c->cur, 0);
     if (!rc)
         rc = trk_index_sync(s, txn, c->uuid, &c->old, &c->cur);
     return rc;
@@ -335,7 +346,7 @@ dedup_seen(trk_store *s, MDB_txn *txn, const change *c, trk_op *op)
 
     if (!op->dedup_key || !op->dedup_key[0])
         return 0;
-    k.mv_size = rec_dedup_key(c->uuid, op->dedup_key, key);
+    k.mv_size = rec_dedup_key(c->pkey, op->dedup_key, key);
     rc = mdb_get(txn, s->dbi[TRK_DB_DEDUP], &k, &v);
     if (rc == MDB_NOTFOUND)
         return 0;
@@ -356,7 +367,7 @@ dedup_put(trk_store *s, MDB_txn *txn, const change *c, const trk_op *op, uint32_
 
     if (!op->dedup_key || !op->dedup_key[0])
         return 0;
-    k.mv_size = rec_dedup_key(c->uuid, op->dedup_key, key);
+    k.mv_size = rec_dedup_key(c->pkey, op->dedup_key, key);
     rec_dedup_encode(&d, val);
     return mdb_put(txn, s->dbi[TRK_DB_DEDUP], &k, &v, MDB_NOOVERWRITE);
 }

@@ -41,6 +41,7 @@ static const char *const db_names[TRK_DB_COUNT] = {
     [TRK_DB_BY_DEADLINE] = "by_deadline",
     [TRK_DB_BY_OVERDUE] = "by_overdue",
     [TRK_DB_BY_E2E] = "by_e2e",
+    [TRK_DB_PAYMENT_KEYS] = "payment_keys",
 };
 
 /* ---- names ------------------------------------------------------------------------------ */
@@ -504,11 +505,16 @@ trk_read_end(trk_store *s, MDB_txn *txn)
 int
 trk_get_payment(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN], trk_payment *out)
 {
-    MDB_val k = {.mv_size = REC_UUID_LEN, .mv_data = (void *)uuid}, v;
-    uint8_t got[REC_UUID_LEN];
+    uint8_t pkey[REC_PKEY_LEN], got[REC_UUID_LEN];
+    MDB_val k = {.mv_size = sizeof pkey, .mv_data = pkey}, v;
     int rc;
 
+    rc = trk_payment_pkey(s, txn, uuid, pkey);
+    if (rc)
+        return rc;
     rc = trk_store_rc(mdb_get(txn, s->dbi[TRK_DB_PAYMENTS], &k, &v));
+    if (rc == TRK_ERR_NOTFOUND)
+        return TRK_ERR_CORRUPT; /* in payment_keys, not in payments */
     if (rc)
         return rc;
     rc = rec_payment_decode(v.mv_data, v.mv_size, out);
@@ -614,9 +620,14 @@ trk_payment_pkey(trk_store *s, MDB_txn *txn, const uint8_t uuid[REC_UUID_LEN],
                  uint8_t pkey[REC_PKEY_LEN])
 {
     MDB_val k = {.mv_size = REC_UUID_LEN, .mv_data = (void *)uuid}, v;
-    int rc = trk_store_rc(mdb_get(txn, s->dbi[TRK_DB_PAYMENTS], &k, &v));
+    uint64_t created;
+    int rc = trk_store_rc(mdb_get(txn, s->dbi[TRK_DB_PAYMENT_KEYS], &k, &v));
 
-    return rc ? rc : rec_payment_pkey(v.mv_data, v.mv_size, pkey);
+    if (!rc)
+        rc = rec_counter_decode(v.mv_data, v.mv_size, &created);
+    if (!rc)
+        rec_pkey((int64_t)created, uuid, pkey);
+    return rc;
 }
 
 int

@@ -42,8 +42,9 @@ enum trk_err {
 };
 const char *trk_strerror(int err);
 
-/* 2: events, messages and outbox_uetr keyed by created time + UUID (record.h "pkey"). */
-#define TRK_FORMAT_VERSION 2
+/* 2: events, messages and outbox_uetr keyed by created time + UUID (record.h "pkey").
+ * 3: payments and dedup keyed by pkey too, found by UETR through payment_keys. */
+#define TRK_FORMAT_VERSION 3
 #define TRK_MAX_CHAIN 8           /* agents in a payment's chain */
 #define TRK_BATCH_MAX 256         /* ops committed in one write transaction at most */
 #define TRK_DEFAULT_MAP_SIZE (1ULL << 30)

@@ -32,6 +32,7 @@ enum trk_db {
     TRK_DB_BY_DEADLINE,
     TRK_DB_BY_OVERDUE,
     TRK_DB_BY_E2E,
+    TRK_DB_PAYMENT_KEYS,
     TRK_DB_COUNT
 };
 
@@ -176,7 +177,7 @@ int trk_timer_apply(trk_store *s, MDB_txn *txn, trk_op *op);
 /* Appends ev with seq = p->last_seq + 1 and advances p->last_seq; the caller writes p. */
 int trk_put_event(trk_store *s, MDB_txn *txn, const uint8_t pkey[24], trk_payment *p,
                   trk_event *ev);
-int trk_put_payment(trk_store *s, MDB_txn *txn, const uint8_t uuid[16], const trk_payment *p,
+int trk_put_payment(trk_store *s, MDB_txn *txn, const uint8_t pkey[24], const trk_payment *p,
                     unsigned flags);
 int trk_put_message(trk_store *s, MDB_txn *txn, const uint8_t pkey[24], const char *name,
                     const char *msg, size_t len);

@@ -174,21 +174,32 @@ static int
 check_payment(vctx *c, const MDB_val *k, const MDB_val *v)
 {
     trk_payment p;
-    uint8_t got[REC_UUID_LEN];
+    uint8_t got[REC_UUID_LEN], pkey[REC_PKEY_LEN], found[REC_PKEY_LEN];
     int rc;
 
     c->r->payments++;
-    if (k->mv_size != REC_UUID_LEN) {
+    if (k->mv_size != REC_PKEY_LEN) {
         problem(c, "payments: a key of %zu bytes", k->mv_size);
         return 0;
     }
     rc = rec_payment_decode(v->mv_data, v->mv_size, &p);
     if (rc == TRK_ERR_NOMEM)
         return rc;
-    if (rc || rec_uuid_parse(p.uetr, got) || memcmp(got, k->mv_data, REC_UUID_LEN) != 0) {
+    if (!rc && !rec_uuid_parse(p.uetr, got))
+        rec_pkey(p.created_ms, got, pkey);
+    if (rc || rec_uuid_parse(p.uetr, got) || memcmp(pkey, k->mv_data, REC_PKEY_LEN) != 0) {
         problem(c, "payments: an undecodable or misplaced record");
         trk_payment_clear(&p);
         return 0;
+    }
+    rc = trk_payment_pkey(c->s, c->txn, got, found);
+    if (rc == TRK_ERR_NOTFOUND || rc == TRK_ERR_CORRUPT ||
+        (!rc && memcmp(found, pkey, REC_PKEY_LEN) != 0))
+        problem(c, "payment_keys: %s is %s", p.uetr,
+                rc == TRK_ERR_NOTFOUND ? "missing" : "wrong");
+    else if (rc) {
+        trk_payment_clear(&p);
+        return rc;
     }
     rc = check_events(c, got, &p);
     if (!rc)
@@ -418,7 +429,12 @@ check_counts(vctx *c)
     if (n != c->r->payments)
         problem(c, "meta: %llu payments counted, %llu stored", (unsigned long long)n,
                 (unsigned long long)c->r->payments);
-    rc = mdb_stat(c->txn, c->s->dbi[TRK_DB_OUTBOX_UETR], &st);
+    rc = mdb_stat(c->txn, c->s->dbi[TRK_DB_PAYMENT_KEYS], &st);
+    if (!rc && st.ms_entries != c->r->payments)
+        problem(c, "payment_keys: %zu entries for %llu payments", st.ms_entries,
+                (unsigned long long)c->r->payments);
+    if (!rc)
+        rc = mdb_stat(c->txn, c->s->dbi[TRK_DB_OUTBOX_UETR], &st);
     if (!rc && st.ms_entries != c->r->outbox)
         problem(c, "outbox_uetr: %zu entries for %llu outbox entries", st.ms_entries,
                 (unsigned long long)c->r->outbox);

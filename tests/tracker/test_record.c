@@ -668,15 +668,11 @@ test_event_keys_order(void **state)
 }
 
 /* A later payment's keys sort after an earlier one's whatever their UUIDs: new payments'
- * entries go to the end of the trees (ordered_keys_append_new_payments). And the pkey of a
- * stored payment value is the one its fields give. */
+ * entries go to the end of the trees (ordered_keys_append_new_payments). */
 static void
 test_pkey_orders_by_creation(void **state)
 {
     uint8_t lo[REC_UUID_LEN], hi[REC_UUID_LEN], early[REC_PKEY_LEN], late[REC_PKEY_LEN];
-    uint8_t buf[4096], from_value[REC_PKEY_LEN];
-    trk_payment p;
-    size_t len;
 
     (void)state;
     memset(lo, 0x00, sizeof lo);
@@ -687,21 +683,6 @@ test_pkey_orders_by_creation(void **state)
     rec_pkey(-1, hi, early); /* before 1970 still sorts first */
     rec_pkey(0, lo, late);
     assert_true(memcmp(early, late, REC_PKEY_LEN) < 0);
-
-    memset(&p, 0, sizeof p);
-    SET(p.uetr, UETR);
-    p.state = TRK_SENT;
-    p.created_ms = 1763700000123;
-    len = rec_payment_size(&p);
-    assert_true(len > 0 && len <= sizeof buf);
-    assert_int_equal(rec_payment_encode(&p, buf, len), TRK_OK);
-    assert_int_equal(rec_payment_pkey(buf, len, from_value), TRK_OK);
-    assert_int_equal(rec_uuid_parse(UETR, lo), 0);
-    rec_pkey(p.created_ms, lo, early);
-    assert_memory_equal(from_value, early, REC_PKEY_LEN);
-    assert_int_equal(rec_payment_pkey(buf, 10, from_value), TRK_ERR_CORRUPT);
-    buf[0] = TRK_FORMAT_VERSION + 1;
-    assert_int_equal(rec_payment_pkey(buf, len, from_value), TRK_ERR_CORRUPT);
 }
 
 static void

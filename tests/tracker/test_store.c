@@ -775,12 +775,52 @@ uuid_bytes(const char *uetr, uint8_t out[REC_UUID_LEN])
     assert_int_equal(rec_uuid_parse(uetr, out), 0);
 }
 
+/* A copy of a stored value (the caller frees it), read without the tracker. */
+static uint8_t *
+raw_get(const char *dir, const char *db, const void *key, size_t klen, size_t *vlen)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val k = {.mv_size = klen, .mv_data = (void *)key}, v;
+    uint8_t *copy;
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+    assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+    copy = malloc(v.mv_size);
+    assert_non_null(copy);
+    memcpy(copy, v.mv_data, v.mv_size);
+    *vlen = v.mv_size;
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return copy;
+}
+
+/* A stored payment's pkey, from payment_keys. */
+static void
+pkey_of(const char *dir, const char *uetr, uint8_t pkey[REC_PKEY_LEN])
+{
+    uint8_t uuid[REC_UUID_LEN], *v;
+    uint64_t created;
+    size_t len;
+
+    uuid_bytes(uetr, uuid);
+    v = raw_get(dir, "payment_keys", uuid, sizeof uuid, &len);
+    assert_int_equal(rec_counter_decode(v, len, &created), TRK_OK);
+    free(v);
+    rec_pkey((int64_t)created, uuid, pkey);
+}
+
 static void
 test_corrupt_records(void **state)
 {
     env *e = *state;
     static const uint8_t future[] = {TRK_FORMAT_VERSION + 1, 0, 0, 0};
-    uint8_t key[16 + 8];
+    uint8_t key[REC_PKEY_LEN + 8];
     char uetr[37], *msg;
     trk_payment p;
     trk_event *ev;
@@ -790,12 +830,12 @@ test_corrupt_records(void **state)
     uetr_make(uetr, 10, 1);
     trk_close(e->s);
     e->s = NULL;
-    uuid_bytes(uetr, key);
-    raw_put(e->dir, "payments", key, 16, future, sizeof future);
-    memcpy(key + 16, "\0\0\0\1", 4);
-    raw_put(e->dir, "events", key, 20, future, 1);
-    memcpy(key + 16, "pacs.008", 8);
-    raw_put(e->dir, "messages", key, 24, future, sizeof future);
+    pkey_of(e->dir, uetr, key);
+    raw_put(e->dir, "payments", key, REC_PKEY_LEN, future, sizeof future);
+    memcpy(key + REC_PKEY_LEN, "\0\0\0\1", 4);
+    raw_put(e->dir, "events", key, REC_PKEY_LEN + 4, future, 1);
+    memcpy(key + REC_PKEY_LEN, "pacs.008", 8);
+    raw_put(e->dir, "messages", key, REC_PKEY_LEN + 8, future, sizeof future);
     reopen(e, 0);
     assert_int_equal(trk_payment_get(e->s, uetr, &p), TRK_ERR_CORRUPT);
     assert_null(p.doc);
@@ -812,13 +852,8 @@ test_payment_under_wrong_key(void **state)
 {
     env *e = *state;
     char u1[37], u2[37];
-    uint8_t k2[16];
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    MDB_val k, v;
-    uint8_t *copy;
-    size_t len;
+    uint8_t k1[REC_PKEY_LEN], k2[REC_PKEY_LEN], uuid2[REC_UUID_LEN], *copy, *created;
+    size_t len, clen;
     trk_payment p;
 
     create_ok(e->s, 11, 1);
@@ -826,24 +861,16 @@ test_payment_under_wrong_key(void **state)
     uetr_make(u2, 11, 2);
     trk_close(e->s);
     e->s = NULL;
-    /* Copy u1's record under u2's key: well-formed, but it names another payment. */
-    uuid_bytes(u1, k2);
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
-    assert_int_equal(mdb_env_open(env, e->dir, MDB_RDONLY, 0600), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-    assert_int_equal(mdb_dbi_open(txn, "payments", 0, &dbi), 0);
-    k.mv_size = 16;
-    k.mv_data = k2;
-    assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
-    copy = malloc(v.mv_size);
-    assert_non_null(copy);
-    memcpy(copy, v.mv_data, v.mv_size);
-    len = v.mv_size;
-    mdb_txn_abort(txn);
-    mdb_env_close(env);
-    uuid_bytes(u2, k2);
-    raw_put(e->dir, "payments", k2, 16, copy, len);
+    /* Copy u1's record under a key for u2: well-formed, but it names another payment. */
+    pkey_of(e->dir, u1, k1);
+    uuid_bytes(u2, uuid2);
+    memcpy(k2, k1, REC_TIME_LEN);
+    memcpy(REC_PKEY_UUID(k2), uuid2, REC_UUID_LEN);
+    created = raw_get(e->dir, "payment_keys", REC_PKEY_UUID(k1), REC_UUID_LEN, &clen);
+    raw_put(e->dir, "payment_keys", uuid2, sizeof uuid2, created, clen);
+    free(created);
+    copy = raw_get(e->dir, "payments", k1, sizeof k1, &len);
+    raw_put(e->dir, "payments", k2, sizeof k2, copy, len);
     free(copy);
     reopen(e, 0);
     assert_int_equal(trk_payment_get(e->s, u2, &p), TRK_ERR_CORRUPT);
