@@ -122,6 +122,16 @@ done
 check "TLS 1.3: only the AEAD suites of the policy are accepted" \
     " TLS_AES_256_GCM_SHA384 TLS_CHACHA20_POLY1305_SHA256 TLS_AES_128_GCM_SHA256" "$offered"
 check_match "no compression" 'Compression: NONE' "$(s_client -tls1_3)"
+# One ticket per full handshake (not OpenSSL's two) still lets a client resume. s_client is
+# kept open a second so the ticket, sent after the handshake, reaches it.
+resume() {
+    sleep 1 | timeout 10 openssl s_client -connect "127.0.0.1:$PORT" -servername localhost \
+        -CAfile "$CA" -cert "$PKI/operator.crt" -key "$PKI/operator.key" -alpn h2 -tls1_3 "$@" \
+        2>&1 | tr -d '\000' | grep -aoE '^(New|Reused), TLSv1.3' | head -1
+}
+check "TLS 1.3 session: a full handshake first" "New, TLSv1.3" "$(resume -sess_out "$WORK/tls.sess")"
+check "TLS 1.3 session: resumed with the one ticket" "Reused, TLSv1.3" \
+    "$(resume -sess_in "$WORK/tls.sess")"
 check "curl --tls-max 1.2 refused by default" 000 "$(code operator /healthz --tlsv1.2 --tls-max 1.2)"
 
 # ---- rate limits ----------------------------------------------------------------------------
