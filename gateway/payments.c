@@ -62,6 +62,14 @@ event_detail(const iso_instruction *in, const char *instr_id)
     money(d, "interbank_settlement_amount", in);
     json_object_set_new(d, "interbank_settlement_date",
                         json_string(in->requested_execution_date));
+    /* The agents a gpi view shows for this event: kept here, the view needs no instruction. */
+    json_object_set_new(d, "debtor_agent", json_string(in->debtor_agent.bic));
+    json_object_set_new(d, "creditor_agent", json_string(in->creditor_agent.bic));
+    for (size_t i = 0; i < in->n_intermediaries && i < 3; i++) {
+        char key[32];
+        snprintf(key, sizeof(key), "intermediary_agent%zu", i + 1);
+        json_object_set_new(d, key, json_string(in->intermediaries[i].bic));
+    }
     char *s = json_dumps(d, JSON_COMPACT);
     json_decref(d);
     return s;

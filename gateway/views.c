@@ -175,8 +175,22 @@ gpi_agents(json_t *pe, const json_t *doc)
     }
 }
 
+/* The instruction, parsed once per view and only if an event needs it. */
+struct lazy_doc {
+    const trk_payment *pay;
+    json_t *doc;
+};
+
+static const json_t *
+lazy_doc(struct lazy_doc *ld)
+{
+    if (ld->doc == NULL)
+        ld->doc = json_loadb(ld->pay->doc, ld->pay->doc_len, 0, NULL);
+    return ld->doc;
+}
+
 static json_t *
-gpi_event(const trk_event *e, const json_t *doc)
+gpi_event(const trk_event *e, struct lazy_doc *ld)
 {
     json_t *pe = detail_of(e);
 
@@ -193,8 +207,9 @@ gpi_event(const trk_event *e, const json_t *doc)
     set_if(pe, "event_status_reason", e->reason);
     if (json_object_get(pe, "event_status_date") == NULL)
         json_object_set_new(pe, "event_status_date", time_json(e->at_ms));
-    if (strcmp(e->type, "CTPT") == 0)
-        gpi_agents(pe, doc);
+    /* initiations recorded before their detail carried the agents: from the instruction */
+    if (strcmp(e->type, "CTPT") == 0 && json_object_get(pe, "debtor_agent") == NULL)
+        gpi_agents(pe, lazy_doc(ld));
     return pe;
 }
 
@@ -228,7 +243,7 @@ gpi_status(json_t *t, const trk_payment *pay)
 json_t *
 gw_view_transaction(const trk_payment *pay, const trk_event *ev, size_t n_ev)
 {
-    json_t *doc = json_loadb(pay->doc, pay->doc_len, 0, NULL);
+    struct lazy_doc ld = {pay, NULL};
     json_t *events = json_array();
     json_t *t = json_pack("{s:s}", "uetr", pay->uetr);
 
@@ -242,8 +257,8 @@ gw_view_transaction(const trk_payment *pay, const trk_event *ev, size_t n_ev)
     /* the store's own notes (delivery, timers, duplicates) are Corridor's, not gpi events */
     for (size_t i = 0; i < n_ev; i++)
         if (!(ev[i].flags & TRK_EF_INTERNAL))
-            json_array_append_new(events, gpi_event(&ev[i], doc));
+            json_array_append_new(events, gpi_event(&ev[i], &ld));
     json_object_set_new(t, "payment_event", events);
-    json_decref(doc);
+    json_decref(ld.doc);
     return t;
 }

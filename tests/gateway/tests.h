@@ -9,4 +9,5 @@
 int run_config_tests(void);
 int run_registry_tests(void);
 int run_security_tests(void);
+int run_views_tests(void);
 #endif

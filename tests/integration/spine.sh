@@ -41,6 +41,8 @@ check "tracker: from debtor agent to the first intermediary" "CRDRGB20XXX CRSPUS
     "$(jq -r '.payment_event[0] | "\(.from) \(.to)"' <<<"$BODY")"
 check "tracker: instructed amount" "$(payment | jq -r '"\(.currency) \(.amount)"')" \
     "$(jq -r '.payment_event[0].instructed_amount | "\(.currency) \(.amount)"' <<<"$BODY")"
+check "tracker: the initiation's agents" "CRDRGB20XXX CRSPUS30XXX BENFDE20XXX" \
+    "$(jq -r '.payment_event[0] | "\(.debtor_agent) \(.intermediary_agent1) \(.creditor_agent)"' <<<"$BODY")"
 req beneficiary GET "/tracker/v6/payments/$UETR/transactions"
 check "creditor agent (in the chain) reads the tracker view" 200 "$STATUS"
 req customer GET "/tracker/v6/payments/$UETR/transactions"
