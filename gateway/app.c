@@ -77,7 +77,9 @@ gw_app_open(gw_app **out, const gw_config *cfg, char *err, size_t errlen)
     trk_config tc = {.dir = cfg->data_dir,
                      .map_size = cfg->map_size,
                      .spool_dir = cfg->spool_dir,
-                     .sla_ms = (int64_t)cfg->sla_seconds * 1000};
+                     .sla_ms = (int64_t)cfg->sla_seconds * 1000,
+                     .idem_retention_ms =
+                         (int64_t)cfg->idempotency_retention_days * 24 * 3600 * 1000};
     if ((rc = trk_open(&app->store, &tc)) != TRK_OK) {
         snprintf(err, errlen, "store %s (spool %s): %s", cfg->data_dir, cfg->spool_dir,
                  trk_strerror(rc));

@@ -46,6 +46,8 @@ static const key_def keys[] = {
     {"log_level", STR(log_level)},
     {"spool_dir", STR(spool_dir)},
     {"sla_seconds", UINT(sla_seconds, GW_SLA_SECONDS_MIN, GW_SLA_SECONDS_MAX)},
+    {"idempotency_retention_days",
+     UINT(idempotency_retention_days, GW_IDEM_RETENTION_DAYS_MIN, GW_IDEM_RETENTION_DAYS_MAX)},
     {"accounts_seed", STR(accounts_seed)},
     {"tls_min_version", STR(tls_min_version)},
     {"crl_file", STR(crl_file)},
@@ -101,6 +103,7 @@ gw_config_defaults(gw_config *cfg)
     snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
     snprintf(cfg->spool_dir, sizeof(cfg->spool_dir), "var/spool");
     cfg->sla_seconds = GW_SLA_SECONDS_DEFAULT;
+    cfg->idempotency_retention_days = GW_IDEM_RETENTION_DAYS_DEFAULT;
     snprintf(cfg->accounts_seed, sizeof(cfg->accounts_seed), "samples/accounts.json");
     security_defaults(cfg);
 }

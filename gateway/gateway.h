@@ -38,6 +38,9 @@ const char *gw_strerror(int err);
 #define GW_SLA_SECONDS_DEFAULT 86400  /* a payment without a final status is overdue after */
 #define GW_SLA_SECONDS_MIN 1
 #define GW_SLA_SECONDS_MAX (30 * 86400)
+#define GW_IDEM_RETENTION_DAYS_DEFAULT 30 /* DESIGN.md: an Idempotency-Key answer is kept 30 days */
+#define GW_IDEM_RETENTION_DAYS_MIN 1
+#define GW_IDEM_RETENTION_DAYS_MAX 3650
 /* Security limits (README "Security"); per-principal rates are requests per second. */
 #define GW_HEADER_TIMEOUT_MS_DEFAULT 10000 /* a request's header block must be complete by then */
 #define GW_MAX_CONNS_PER_PRINCIPAL_DEFAULT 64
@@ -64,6 +67,7 @@ typedef struct gw_config {
     char log_level[8];          /* debug | info | warn | error */
     char spool_dir[1024];       /* outbox delivery: one file per message leaving Corridor */
     unsigned sla_seconds;       /* deadline after creation for a final status */
+    unsigned idempotency_retention_days; /* stored answers to Idempotency-Keys are kept this long */
     char accounts_seed[1024];   /* accounts created at start when missing; "none" = no seed */
     /* Security (README "Security"). */
     char tls_min_version[4];    /* "1.3" (default) or "1.2" (AEAD ECDHE suites only) */

@@ -429,7 +429,7 @@ op_uuid(const trk_op *op, uint8_t uuid[REC_UUID_LEN])
 static int
 idem_put(trk_store *s, MDB_txn *txn, const trk_op *op)
 {
-    uint8_t key[REC_IDEM_KEY_MAX], uuid[REC_UUID_LEN], *dst;
+    uint8_t key[REC_IDEM_KEY_MAX], tkey[REC_IDEM_TIME_KEY_LEN], uuid[REC_UUID_LEN], *dst;
     size_t klen, len;
     rec_idem r;
     int rc;
@@ -441,9 +441,86 @@ idem_put(trk_store *s, MDB_txn *txn, const trk_op *op)
     if (!klen || !len)
         return TRK_ERR_INVALID;
     rc = trk_put_reserved(txn, s->dbi[TRK_DB_IDEM], key, klen, len, 0, &dst);
+    if (!rc)
+        rc = rec_idem_encode(&r, dst, len);
     if (rc)
         return rc;
-    return rec_idem_encode(&r, dst, len);
+    /* The key again under its creation time, for expiry. A sequence number keeps two records
+     * of the same millisecond apart (the key itself may be 511 bytes, LMDB's limit). */
+    MDB_val tk = {.mv_size = sizeof tkey, .mv_data = tkey}, tv = {.mv_size = klen, .mv_data = key};
+    rec_put_ob64(tkey, r.created_ms);
+    do {
+        rec_seq64_key(s->idem_seq++, tkey + REC_TIME_LEN);
+        rc = mdb_put(txn, s->dbi[TRK_DB_IDEM_BY_TIME], &tk, &tv, MDB_NOOVERWRITE);
+    } while (rc == MDB_KEYEXIST); /* reopened within the same millisecond */
+    return rc;
+}
+
+/*
+ * Expiry: idem records made at or before cutoff_ms go, oldest first, at most IDEM_EXPIRE_MAX
+ * per op (one write txn stays small). An index entry whose record was written again later
+ * (another time) only loses the entry.
+ */
+#define IDEM_EXPIRE_MAX 512
+
+int
+trk_idem_expire_apply(trk_store *s, MDB_txn *txn, trk_iop *iop)
+{
+    uint8_t ikey[REC_IDEM_KEY_MAX];
+    MDB_val k, v, rk = {.mv_size = 0, .mv_data = ikey}, rv;
+    MDB_cursor *cur;
+    rec_idem r;
+    int64_t at;
+    int rc;
+
+    iop->expired = 0;
+    rc = mdb_cursor_open(txn, s->dbi[TRK_DB_IDEM_BY_TIME], &cur);
+    if (rc)
+        return rc;
+    while (iop->expired < IDEM_EXPIRE_MAX) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        if (rc || k.mv_size != REC_IDEM_TIME_KEY_LEN ||
+            (at = rec_get_ob64(k.mv_data)) > iop->cutoff_ms)
+            break;
+        if (v.mv_size == 0 || v.mv_size > sizeof ikey) {
+            rc = TRK_ERR_CORRUPT;
+            break;
+        }
+        memcpy(ikey, v.mv_data, v.mv_size); /* the idem key */
+        rk.mv_size = v.mv_size;
+        rc = mdb_get(txn, s->dbi[TRK_DB_IDEM], &rk, &rv);
+        if (!rc && rec_idem_decode(rv.mv_data, rv.mv_size, &r) == TRK_OK && r.created_ms == at)
+            rc = mdb_del(txn, s->dbi[TRK_DB_IDEM], &rk, NULL);
+        else if (rc == 0 || rc == MDB_NOTFOUND)
+            rc = 0; /* rewritten since, or gone: the entry is stale */
+        if (!rc)
+            rc = mdb_cursor_del(cur, 0);
+        if (rc)
+            break;
+        iop->expired++;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int
+trk_idem_expiring(trk_store *s, int64_t cutoff_ms)
+{
+    MDB_val k, v;
+    MDB_cursor *cur;
+    MDB_txn *txn;
+    int rc, due = 0;
+
+    if (trk_read_begin(s, &txn) != TRK_OK)
+        return 0;
+    rc = mdb_cursor_open(txn, s->dbi[TRK_DB_IDEM_BY_TIME], &cur);
+    if (!rc) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        due = rc == 0 && k.mv_size == REC_IDEM_TIME_KEY_LEN && rec_get_ob64(k.mv_data) <= cutoff_ms;
+        mdb_cursor_close(cur);
+    }
+    trk_read_end(s, txn);
+    return due;
 }
 
 /* ---- apply (writer thread) -------------------------------------------------------------- */
@@ -462,6 +539,8 @@ dispatch(trk_store *s, MDB_txn *txn, trk_op *op)
         return trk_delivered_apply(s, txn, (trk_iop *)op);
     case TRK_OP_I_TIMER:
         return trk_timer_apply(s, txn, op);
+    case TRK_OP_I_EXPIRE_IDEM:
+        return trk_idem_expire_apply(s, txn, (trk_iop *)op);
     default:
         return TRK_ERR_INVALID;
     }

@@ -37,6 +37,8 @@
  *   events          pkey | seq u32 BE                 (a payment's events contiguous, in order)
  *   messages        pkey | name (1..TRK_MAX_MSG_NAME bytes, no NUL)
  *   idem            scope | 0x00 | key                (scope and key hold no NUL)
+ *   idem_by_time    created_ms ob64 | seq u64 BE      (oldest first: what the timer expires;
+ *                                                      the value is the idem key itself)
  *   meta            ASCII name: "format", "payments"
  *   by_owner        debtor_agent BIC8 (8 bytes, NUL-padded) | created_ms ob64 | uuid16
  *   by_status_time  status (4 bytes, NUL-padded) | updated_ms ob64 | uuid16
@@ -88,6 +90,7 @@
 #define REC_EVENT_KEY_LEN (REC_PKEY_LEN + REC_SEQ_LEN)
 #define REC_MSG_KEY_MAX (REC_PKEY_LEN + TRK_MAX_MSG_NAME)
 #define REC_IDEM_KEY_MAX (TRK_MAX_IDEM_SCOPE + 1 + TRK_MAX_IDEM_KEY)
+#define REC_IDEM_TIME_KEY_LEN (REC_TIME_LEN + 8)
 #define REC_OWNER_KEY_LEN (REC_BIC8_LEN + REC_TIME_LEN + REC_UUID_LEN)
 #define REC_STATUS_KEY_LEN (REC_STATUS_LEN + REC_TIME_LEN + REC_UUID_LEN)
 #define REC_COUNTER_LEN 9

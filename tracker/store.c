@@ -42,6 +42,7 @@ static const char *const db_names[TRK_DB_COUNT] = {
     [TRK_DB_BY_OVERDUE] = "by_overdue",
     [TRK_DB_BY_E2E] = "by_e2e",
     [TRK_DB_PAYMENT_KEYS] = "payment_keys",
+    [TRK_DB_IDEM_BY_TIME] = "idem_by_time",
 };
 
 /* ---- names ------------------------------------------------------------------------------ */
@@ -348,6 +349,8 @@ config_copy(trk_store *s, const trk_config *cfg)
 {
     s->batch_max = cfg->batch_max ? cfg->batch_max : TRK_BATCH_MAX;
     s->sla_ms = cfg->sla_ms;
+    s->idem_retention_ms =
+        cfg->idem_retention_ms > 0 ? cfg->idem_retention_ms : TRK_DEFAULT_IDEM_RETENTION_MS;
     s->tick_ms = cfg->tick_ms ? cfg->tick_ms : TRK_DEFAULT_TICK_MS;
     s->now_fn = cfg->now_ms;
     s->now_arg = cfg->now_arg;

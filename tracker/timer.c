@@ -1,6 +1,7 @@
 /*
  * timer — the store's clock-driven inputs: TRK_IN_DUE for scheduled payments whose date has
- * come, TRK_IN_OVERDUE for payments past their SLA deadline.
+ * come, TRK_IN_OVERDUE for payments past their SLA deadline; and the expiry of idempotency
+ * records past their retention (idem_by_time).
  *
  * Nothing about a timer lives in memory: the by_execute and by_deadline indexes are the
  * timers, so a restart resumes them as they were. A pass reads the indexes up to "now" and
@@ -96,6 +97,28 @@ run_index(trk_store *s, const due_scan *d, trk_input in, trk_iop *ops, unsigned 
     }
 }
 
+/* Idempotency records past their retention, in ops of a bounded size; a write txn only when
+ * something has expired. */
+static int
+expire_idem(trk_store *s)
+{
+    trk_iop iop;
+    int rc = 0;
+
+    memset(&iop, 0, sizeof iop);
+    iop.cutoff_ms = trk_now(s) - s->idem_retention_ms;
+    while (!rc && trk_idem_expiring(s, iop.cutoff_ms)) {
+        memset(&iop.op, 0, sizeof iop.op);
+        iop.op.kind = TRK_OP_I_EXPIRE_IDEM;
+        rc = trk_run_internal(s, &iop, 1);
+        if (!rc)
+            rc = iop.op.rc;
+        if (!rc && iop.expired == 0)
+            break; /* nothing came off: leave it to the next tick */
+    }
+    return rc;
+}
+
 static int
 timer_pass(trk_store *s, unsigned *applied)
 {
@@ -114,6 +137,8 @@ timer_pass(trk_store *s, unsigned *applied)
     if (!rc)
         rc = run_index(s, &d, TRK_IN_OVERDUE, ops, applied);
     free(ops);
+    if (!rc)
+        rc = expire_idem(s);
     return rc;
 }
 

@@ -64,6 +64,7 @@ const char *trk_strerror(int err);
 #define TRK_MAX_DEDUP_KEY 255              /* op->dedup_key, bytes */
 #define TRK_MAX_AMOUNT INT64_C(1000000000000000000) /* |amount| and |balance|, minor units */
 #define TRK_MAX_EXPONENT 4                 /* ISO 4217 minor unit digits */
+#define TRK_DEFAULT_IDEM_RETENTION_MS (30LL * 24 * 3600 * 1000) /* DESIGN.md: 30 days */
 #define TRK_DEFAULT_TICK_MS 1000           /* timer period when trk_config.tick_ms is 0 */
 #define TRK_DUPLICATE_WINDOW_MS (24 * 3600 * 1000LL) /* possible-duplicate detection window */
 
@@ -94,6 +95,9 @@ typedef struct trk_config {
      * empty: no delivery thread; outbox entries wait for a later open that has one. */
     const char *spool_dir;
     int64_t sla_ms;         /* SLA: deadline = start + sla_ms for payments given none; 0 = none */
+    /* Idempotency records older than this are removed by the timer thread (a retry with the
+     * same key after that is a new request); 0 = TRK_DEFAULT_IDEM_RETENTION_MS. */
+    int64_t idem_retention_ms;
     unsigned tick_ms;       /* timer period; 0 = TRK_DEFAULT_TICK_MS */
     /* Wall clock (Unix ms, UTC) for everything the store stamps itself: updated_ms, internal
      * events, "today" for scheduled payments, deadlines. NULL = CLOCK_REALTIME. Tests set it.

@@ -33,6 +33,7 @@ enum trk_db {
     TRK_DB_BY_OVERDUE,
     TRK_DB_BY_E2E,
     TRK_DB_PAYMENT_KEYS,
+    TRK_DB_IDEM_BY_TIME,
     TRK_DB_COUNT
 };
 
@@ -60,11 +61,15 @@ enum trk_db {
 /* Internal ops: submitted by the delivery and timer threads, never checked by trk_op_check. */
 #define TRK_OP_I_DELIVERED 100 /* remove outbox entry `outbox_seq`, apply DELIVERED */
 #define TRK_OP_I_TIMER 101     /* op.uetr, op.input DUE or OVERDUE */
+#define TRK_OP_I_EXPIRE_IDEM 102 /* removes idem records made at or before cutoff_ms (a bounded
+                                  * number per op; `expired` says how many) */
 
 typedef struct trk_iop {
     trk_op op; /* first: an internal op is handed around as its trk_op */
     uint64_t outbox_seq;
     char uetr[37];
+    int64_t cutoff_ms; /* TRK_OP_I_EXPIRE_IDEM */
+    size_t expired;
 } trk_iop;
 
 /* Ops whose payloads add up past this close the batch early, so one write txn never holds
@@ -103,6 +108,8 @@ struct trk_store {
     /* Configuration kept from trk_open. */
     char *spool_dir; /* NULL: no delivery */
     int64_t sla_ms;
+    int64_t idem_retention_ms;
+    uint64_t idem_seq; /* writer: idem_by_time's tie-breaker */
     unsigned tick_ms;
     int64_t (*now_fn)(void *arg);
     void *now_arg;
@@ -172,6 +179,9 @@ int trk_create_apply(trk_store *s, MDB_txn *txn, trk_op *op);
 /* step.c: TRK_OP_EVENT and the internal ops; the saga applied to a stored payment */
 int trk_event_apply(trk_store *s, MDB_txn *txn, trk_op *op);
 int trk_delivered_apply(trk_store *s, MDB_txn *txn, trk_iop *iop);
+int trk_idem_expire_apply(trk_store *s, MDB_txn *txn, trk_iop *iop);
+/* Whether an idem record made at or before cutoff_ms is still there (read txn of its own). */
+int trk_idem_expiring(trk_store *s, int64_t cutoff_ms);
 int trk_timer_apply(trk_store *s, MDB_txn *txn, trk_op *op);
 /* pkey: the payment's key prefix (record.h, REC_PKEY_LEN = 24 bytes). */
 /* Appends ev with seq = p->last_seq + 1 and advances p->last_seq; the caller writes p. */

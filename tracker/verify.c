@@ -433,6 +433,15 @@ check_counts(vctx *c)
     if (!rc && st.ms_entries != c->r->payments)
         problem(c, "payment_keys: %zu entries for %llu payments", st.ms_entries,
                 (unsigned long long)c->r->payments);
+    if (!rc) {
+        MDB_stat idem;
+        rc = mdb_stat(c->txn, c->s->dbi[TRK_DB_IDEM], &idem);
+        if (!rc)
+            rc = mdb_stat(c->txn, c->s->dbi[TRK_DB_IDEM_BY_TIME], &st);
+        if (!rc && st.ms_entries != idem.ms_entries)
+            problem(c, "idem_by_time: %zu entries for %zu idempotency records", st.ms_entries,
+                    idem.ms_entries);
+    }
     if (!rc)
         rc = mdb_stat(c->txn, c->s->dbi[TRK_DB_OUTBOX_UETR], &st);
     if (!rc && st.ms_entries != c->r->outbox)

@@ -2,7 +2,8 @@
  * tracker/timer.c with the clock hook: a future-dated payment waits in SCHEDULED (funds held,
  * nothing queued) and leaves on its date, also across a restart; the SLA deadline flags a
  * payment overdue once (event, flag, listing filter, stats) and stops watching it at a final
- * status; a cancelled scheduled payment never becomes due.
+ * status; a cancelled scheduled payment never becomes due; idempotency records go once their
+ * retention (30 days by default) has passed, and only they.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -247,6 +248,54 @@ test_payment_deadline_wins(void **state)
     assert_true(flags_of(e->s, uetr) & TRK_PF_OVERDUE);
 }
 
+/* TRK_ERR_IDEM_REPLAY while the record is kept, TRK_ERR_NOTFOUND once it expired. */
+static int
+idem_state(trk_store *s, const char *key, unsigned char seed)
+{
+    unsigned char digest[32];
+    char *body = NULL;
+    size_t len = 0;
+    int status = 0, rc;
+
+    memset(digest, seed, sizeof digest);
+    rc = trk_idem_get(s, "channel:CRDRGB20", key, digest, &status, &body, &len);
+    free(body);
+    return rc;
+}
+
+static void
+test_idempotency_expires_after_retention(void **state)
+{
+    env *e = *state;
+    char u1[37], u2[37];
+    trk_payment p;
+    fx a, b;
+
+    uetr_make(u1, 0x73, 1);
+    uetr_make(u2, 0x73, 2);
+    fx_init(&a, u1);
+    fx_set_idem(&a, "channel:CRDRGB20", "k-old", 1);
+    assert_int_equal(submit_wait(e->s, &a.op), TRK_OK);
+    atomic_store(&e->clock.ms, T0 + 20 * DAY_MS);
+    fx_init(&b, u2);
+    fx_set_idem(&b, "channel:CRDRGB20", "k-new", 2);
+    assert_int_equal(submit_wait(e->s, &b.op), TRK_OK);
+
+    atomic_store(&e->clock.ms, T0 + 30 * DAY_MS - 1); /* a millisecond short of 30 days */
+    assert_int_equal(tick(e->s), 2);                  /* both payments are past the SLA */
+    assert_int_equal(idem_state(e->s, "k-old", 1), TRK_ERR_IDEM_REPLAY);
+    atomic_store(&e->clock.ms, T0 + 30 * DAY_MS);
+    assert_int_equal(tick(e->s), 0); /* expiry is not a payment input */
+    assert_int_equal(idem_state(e->s, "k-old", 1), TRK_ERR_NOTFOUND);
+    assert_int_equal(idem_state(e->s, "k-new", 2), TRK_ERR_IDEM_REPLAY);
+    /* the payment stays; only the replay of its answer is gone */
+    assert_int_equal(trk_payment_get(e->s, u1, &p), TRK_OK);
+    trk_payment_clear(&p);
+    atomic_store(&e->clock.ms, T0 + 50 * DAY_MS);
+    tick(e->s);
+    assert_int_equal(idem_state(e->s, "k-new", 2), TRK_ERR_NOTFOUND);
+}
+
 int
 main(void)
 {
@@ -254,7 +303,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         T(test_scheduled_leaves_on_its_date), T(test_schedule_survives_restart),
         T(test_cancelled_schedule_never_due), T(test_overdue_flagged_once),
-        T(test_payment_deadline_wins),
+        T(test_payment_deadline_wins), T(test_idempotency_expires_after_retention),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
