@@ -1089,14 +1089,16 @@ audit_late_refusal(gw_request *req, int status, const char *body, size_t len)
 }
 
 /* Operators see every payment and manage the ledger (DESIGN.md "Who sees what"): each such
- * access that succeeded is on the audit record too. */
+ * access that succeeded is on the audit record too — a payment, an account, a listing or the
+ * changed feed; not the health, metrics and API description endpoints. */
 static bool
 operator_access(const gw_request *req, int status)
 {
     if (req->principal.role != GW_ROLE_OPERATOR || status < HTTP_STATUS_MIN || status >= 300)
         return false;
     return req->uetr[0] != '\0' ||
-           (req->route != NULL && strncmp(req->route, "/v1/accounts/", 13) == 0);
+           (req->route != NULL && (strncmp(req->route, "/v1/", 4) == 0 ||
+                                   strncmp(req->route, "/tracker/", 9) == 0));
 }
 
 /* The first answer settles the request: no longer pending, counted and logged (metrics.c),

@@ -175,6 +175,12 @@ check_match "403s audited" '^[1-9]' "$(grep -c '"status":403,"decision":"refused
 check_match "ownership 404s audited" '^[1-9]' "$(grep -c "not the principal's payment" "$WORK/audit.log")"
 check_match "operators' reads of payments are on the record too" '^[1-9]' \
     "$(grep -c "\"principal\":\"operator\".*\"decision\":\"allowed\".*\"uetr\":\"$MINE\"" "$WORK/audit.log")"
+call operator GET '/v1/payments?limit=5'
+check "an operator lists payments" 200 "$STATUS"
+check_match "operators' listings are on the record" '^[1-9]' \
+    "$(grep -c '"principal":"operator".*"route":"/v1/payments".*"decision":"allowed"' "$WORK/audit.log")"
+check "operators' health checks are not" 0 \
+    "$(grep -c '"principal":"operator".*"route":"/healthz"' "$WORK/audit.log")"
 
 # ---- the table above is the router's --------------------------------------------------------
 ours=$(for row in "${TABLE[@]}"; do read -r m p _ <<<"$row"; echo "$m $p"; done | sort)
