@@ -71,7 +71,9 @@ gw_step_answer(gw_step *st)
         answer_state(st);
         break;
     case TRK_ERR_INVALID:
-        gw_log(GW_LOG_ERROR, "step_invalid", "route=%s uetr=%s", req->path, st->uetr);
+        /* the route's pattern, never the path: the house rule for logs (log.c) */
+        gw_log(GW_LOG_ERROR, "step_invalid", "route=%s uetr=%s",
+               req->route ? req->route : "unmatched", st->uetr);
         gw_respond_error(req, 500, "INTERNAL", trk_strerror(op->rc), NULL);
         break;
     default:
