@@ -911,12 +911,13 @@ h2_mem_malloc(size_t size, void *ud)
 static void
 h2_mem_free(void *ptr, void *ud)
 {
-    unsigned char *p = (unsigned char *)ptr - H2_MEM_HDR;
+    unsigned char *p;
     size_t size;
 
     (void)ud;
     if (ptr == NULL)
         return;
+    p = (unsigned char *)ptr - H2_MEM_HDR;
     memcpy(&size, p, sizeof size);
     if (size >= H2_MMAP_MIN)
         munmap(p, size + H2_MEM_HDR);
