@@ -1535,6 +1535,19 @@ conn_handshake(conn *c)
     conn_on_io(c); /* SETTINGS out; the client preface may already be here */
 }
 
+/* A new connection joins its worker's list and the gauges. */
+static void
+conn_link(gw_worker *w, conn *c)
+{
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    w->n_conns++;
+    count(&st_accepted);
+    count(&st_open);
+}
+
 /* Whatever epoll reported, flush then read: both are cheap when there is nothing to do. */
 static void
 conn_on_io(conn *c)
@@ -1685,13 +1698,7 @@ conn_accept(gw_worker *w, int fd, const struct sockaddr_storage *ss)
     ev.data.ptr = &c->ev;
     if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
         goto fail;
-    c->next = w->conns;
-    if (w->conns)
-        w->conns->prev = c;
-    w->conns = c;
-    w->n_conns++;
-    count(&st_accepted);
-    count(&st_open);
+    conn_link(w, c);
     return;
 fail:
     gw_log(GW_LOG_WARN, "accept_failed", "worker=%u reason=out of memory", w->id);
@@ -2416,13 +2423,7 @@ fuzz_conn_new(gw_worker *w, const gw_principal *p)
     c->peer.known = 1;
     c->accepted_ns = c->active_ns = gw_now_ns();
     snprintf(c->addr, sizeof c->addr, "fuzz");
-    c->next = w->conns;
-    if (w->conns)
-        w->conns->prev = c;
-    w->conns = c;
-    w->n_conns++;
-    count(&st_accepted);
-    count(&st_open);
+    conn_link(w, c);
     return c;
 }
 
