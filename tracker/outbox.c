@@ -212,14 +212,24 @@ write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
+/* A message's name in the spool: "<MsgId>.xml", or while written ".<MsgId>.xml.tmp". */
+static int
+spool_name(const char *msg_id, int tmp, char out[NAME_MAX + 1])
+{
+    int n = snprintf(out, NAME_MAX + 1, "%s%s%s", tmp ? "." : "", msg_id,
+                     tmp ? TMP_SUFFIX : XML_SUFFIX);
+
+    return n > 0 && n <= NAME_MAX ? 0 : -1;
+}
+
 /* A chunk's temporary file, written but not yet durable nor in place. */
 static int
 spool_write_tmp(int dfd, const char *msg_id, const char *buf, size_t len)
 {
     char tmp[NAME_MAX + 1];
-    int fd, rc, n = snprintf(tmp, sizeof tmp, ".%s%s", msg_id, TMP_SUFFIX);
+    int fd, rc;
 
-    if (n <= 0 || n >= (int)sizeof tmp)
+    if (spool_name(msg_id, 1, tmp))
         return -1;
     fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, FILE_MODE);
     if (fd < 0)
@@ -237,10 +247,8 @@ static int
 spool_place(int dfd, const char *msg_id)
 {
     char tmp[NAME_MAX + 1], dst[NAME_MAX + 1];
-    int a = snprintf(tmp, sizeof tmp, ".%s%s", msg_id, TMP_SUFFIX),
-        b = snprintf(dst, sizeof dst, "%s%s", msg_id, XML_SUFFIX);
 
-    if (a <= 0 || a >= (int)sizeof tmp || b <= 0 || b >= (int)sizeof dst)
+    if (spool_name(msg_id, 1, tmp) || spool_name(msg_id, 0, dst))
         return -1;
     if (renameat(dfd, tmp, dfd, dst) == 0)
         return 0;
@@ -252,9 +260,8 @@ static void
 spool_drop_tmp(int dfd, const char *msg_id)
 {
     char tmp[NAME_MAX + 1];
-    int n = snprintf(tmp, sizeof tmp, ".%s%s", msg_id, TMP_SUFFIX);
 
-    if (n > 0 && n < (int)sizeof tmp)
+    if (spool_name(msg_id, 1, tmp) == 0)
         unlinkat(dfd, tmp, 0);
 }
 
@@ -388,8 +395,8 @@ write_chunk(trk_store *s, int dfd, const entry *es, size_t n, size_t *ix, char *
         }
         if (rc)
             break; /* the store is failing: retry later, in order */
-        snprintf(name, sizeof name, "%s%s", es[i].ob.msg_id, XML_SUFFIX);
-        wrote[*k] = fstatat(dfd, name, &st, 0) != 0; /* in place since before a crash */
+        /* in place since before a crash: nothing to write (a name too long fails below) */
+        wrote[*k] = spool_name(es[i].ob.msg_id, 0, name) != 0 || fstatat(dfd, name, &st, 0) != 0;
         if (wrote[*k] && spool_write_tmp(dfd, es[i].ob.msg_id, msg, len)) {
             rc = TRK_ERR_STORE;
             break;

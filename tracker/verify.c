@@ -185,9 +185,11 @@ check_payment(vctx *c, const MDB_val *k, const MDB_val *v)
     rc = rec_payment_decode(v->mv_data, v->mv_size, &p);
     if (rc == TRK_ERR_NOMEM)
         return rc;
-    if (!rc && !rec_uuid_parse(p.uetr, got))
+    if (!rc && rec_uuid_parse(p.uetr, got))
+        rc = TRK_ERR_CORRUPT;
+    if (!rc)
         rec_pkey(p.created_ms, got, pkey);
-    if (rc || rec_uuid_parse(p.uetr, got) || memcmp(pkey, k->mv_data, REC_PKEY_LEN) != 0) {
+    if (rc || memcmp(pkey, k->mv_data, REC_PKEY_LEN) != 0) {
         problem(c, "payments: an undecodable or misplaced record");
         trk_payment_clear(&p);
         return 0;
